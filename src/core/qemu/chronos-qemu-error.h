@@ -28,6 +28,8 @@ typedef enum
   CHRONOS_QEMU_ERROR_NO_SPACE,            /* no space left for the VM's changes */
   CHRONOS_QEMU_ERROR_INVALID_CONFIG,      /* a setting out of range */
   CHRONOS_QEMU_ERROR_PROTOCOL,            /* QMP said something we do not understand */
+  CHRONOS_QEMU_ERROR_TOO_OLD,             /* the QEMU found is older than Chronos supports */
+  CHRONOS_QEMU_ERROR_ACCEL_UNAVAILABLE,   /* --accel hardware, but the host offers none */
 } ChronosQemuError;
 
 GQuark chronos_qemu_error_quark (void);
