@@ -1,0 +1,351 @@
+/* chronos-vm-info.c: `chronos-vm info` and `chronos-vm list`
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "chronos-enums.h"
+#include "chronos-image-info.h"
+#include "chronos-vm-commands.h"
+#include "chronos-vm-util.h"
+
+static char *
+format_bytes (guint64 bytes)
+{
+  return g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+}
+
+static const char *
+style_label (ChronosPartitionStyle style)
+{
+  switch (style)
+    {
+    case CHRONOS_PARTITION_STYLE_GPT:
+      return "GPT";
+    case CHRONOS_PARTITION_STYLE_MBR:
+      return "MBR";
+    case CHRONOS_PARTITION_STYLE_NONE:
+    default:
+      return _ ("none");
+    }
+}
+
+static const char *
+firmware_label (ChronosImageInfo *info)
+{
+  return chronos_image_info_get_firmware (info) == CHRONOS_FIRMWARE_MODE_UEFI ? "UEFI" : "BIOS";
+}
+
+static void
+print_row (const char *label,
+           const char *value)
+{
+  /* Pad by characters, not bytes, so translated labels line up. */
+  glong width = g_utf8_strlen (label, -1);
+
+  g_print ("%s%*s %s\n", label, (int)MAX (0, 20 - width), "", value);
+}
+
+static void
+print_info_text (ChronosImageInfo *info)
+{
+  g_autofree char   *file_size = format_bytes (chronos_image_info_get_file_size (info));
+  g_autofree char   *virtual_size = format_bytes (chronos_image_info_get_virtual_size (info));
+  g_autofree char   *block_size = format_bytes (chronos_image_info_get_block_size (info));
+  g_autofree char   *sectors = NULL;
+  g_autofree char   *file_line = NULL;
+  g_autofree char   *virtual_line = NULL;
+  g_autofree char   *parent = NULL;
+  g_autofree char   *boot = NULL;
+  const char *const *warnings = chronos_image_info_get_warnings (info);
+  GPtrArray         *partitions = chronos_image_info_get_partitions (info);
+
+  file_line = g_strdup_printf ("%s (%" G_GUINT64_FORMAT " bytes)", file_size,
+                               chronos_image_info_get_file_size (info));
+  virtual_line = g_strdup_printf ("%s (%" G_GUINT64_FORMAT " bytes)", virtual_size,
+                                  chronos_image_info_get_virtual_size (info));
+  sectors = g_strdup_printf (_ ("%u logical, %u physical"),
+                             chronos_image_info_get_logical_sector_size (info),
+                             chronos_image_info_get_physical_sector_size (info));
+  if (!chronos_image_info_get_has_parent (info))
+    parent = g_strdup (_ ("none"));
+  else
+    {
+      const char *named = chronos_image_info_get_parent_relative_path (info);
+      const char *resolved = chronos_image_info_get_parent_resolved_path (info);
+
+      if (named == NULL)
+        named = chronos_image_info_get_parent_absolute_win32_path (info);
+      if (resolved != NULL)
+        parent = g_strdup_printf (_ ("%s (found: %s)"), named ? named : "", resolved);
+      else
+        parent = g_strdup_printf (_ ("%s (missing)"), named ? named : "");
+    }
+  if (chronos_image_info_get_partition_style (info) == CHRONOS_PARTITION_STYLE_NONE)
+    boot = g_strdup_printf (_ ("no partition table, boots with %s"), firmware_label (info));
+  else
+    boot = g_strdup_printf (_ ("%s partition table, boots with %s"),
+                            style_label (chronos_image_info_get_partition_style (info)),
+                            firmware_label (info));
+
+  print_row (_ ("Image:"), chronos_image_info_get_path (info));
+  print_row (_ ("Format:"), "VHDX");
+  print_row (_ ("File size:"), file_line);
+  print_row (_ ("Virtual size:"), virtual_line);
+  print_row (_ ("Block size:"), block_size);
+  print_row (_ ("Sector size:"), sectors);
+  print_row (_ ("Creator:"), chronos_image_info_get_creator (info));
+  print_row (_ ("Parent:"), parent);
+  print_row (_ ("Pending log:"), chronos_image_info_get_log_pending (info) ? _ ("yes") : _ ("no"));
+  print_row (_ ("Boot:"), boot);
+
+  if (partitions->len > 0)
+    {
+      g_print ("\n  %-3s %-12s %-12s %-24s %s\n", "#", _ ("Start"), _ ("Size"), _ ("Type"), _ ("Name"));
+      for (guint i = 0; i < partitions->len; i++)
+        {
+          const ChronosPartition *p = g_ptr_array_index (partitions, i);
+          g_autofree char        *start = format_bytes (p->start);
+          g_autofree char        *size = format_bytes (p->size);
+
+          g_print ("  %-3u %-12s %-12s %-24s %s%s\n", p->number, start, size, p->type,
+                   p->name ? p->name : "", p->bootable ? _ (" (boot)") : "");
+        }
+    }
+
+  if (warnings != NULL && warnings[0] != NULL)
+    {
+      g_print ("\n%s\n", _ ("Warnings:"));
+      for (guint i = 0; warnings[i] != NULL; i++)
+        g_print ("  - %s\n", warnings[i]);
+    }
+}
+
+int
+chronos_vm_cmd_info (int    argc,
+                     char **argv)
+{
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (ChronosImageInfo) info = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean           json = FALSE;
+  int                status = CHRONOS_VM_EXIT_OK;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_ ("Print one JSON object"), NULL },
+    { NULL },
+  };
+
+  context = g_option_context_new (_ ("info IMAGE"));
+  g_option_context_set_summary (context, _ ("Show what a VHDX backup image contains and how it boots,\nwithout changing it."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!chronos_vm_parse (context, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return chronos_vm_usage_error (context, argc < 2 ? _ ("info needs one IMAGE") : _ ("info takes exactly one IMAGE"));
+
+  info = chronos_image_info_load (argv[1], NULL, &error);
+  if (info == NULL)
+    return chronos_vm_fail (argv[1], error);
+
+  if (json)
+    {
+      g_autoptr (JsonNode) node = chronos_image_info_to_json (info);
+
+      chronos_vm_print_json (node);
+    }
+  else
+    print_info_text (info);
+
+  return CHRONOS_VM_EXIT_OK;
+}
+
+typedef struct
+{
+  char             *path;
+  ChronosImageInfo *info;
+  char             *error;
+} ListEntry;
+
+static void
+list_entry_free (ListEntry *entry)
+{
+  g_free (entry->path);
+  g_clear_object (&entry->info);
+  g_free (entry->error);
+  g_free (entry);
+}
+
+static gboolean
+is_image_name (const char *name)
+{
+  g_autofree char *lower = g_ascii_strdown (name, -1);
+
+  return g_str_has_suffix (lower, ".vhdx") || g_str_has_suffix (lower, ".avhdx");
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Adds the images of one folder, sorted by name. FALSE when the folder
+ * itself cannot be read (already reported on stderr). */
+static gboolean
+list_folder (const char *folder,
+             GPtrArray  *entries)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, &error);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  if (dir == NULL)
+    {
+      chronos_vm_fail (folder, error);
+      return FALSE;
+    }
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = NULL;
+
+      if (!is_image_name (name))
+        continue;
+      path = g_build_filename (folder, name, NULL);
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        continue;
+      g_ptr_array_add (names, g_strdup (name));
+    }
+  g_ptr_array_sort (names, compare_names);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      ListEntry *entry = g_new0 (ListEntry, 1);
+      g_autoptr (GError) load_error = NULL;
+
+      entry->path = g_build_filename (folder, g_ptr_array_index (names, i), NULL);
+      entry->info = chronos_image_info_load (entry->path, NULL, &load_error);
+      if (entry->info == NULL)
+        entry->error = g_strdup (load_error->message);
+      g_ptr_array_add (entries, entry);
+    }
+
+  return TRUE;
+}
+
+static void
+print_list_json (GPtrArray *entries)
+{
+  g_autoptr (JsonNode) root = json_node_new (JSON_NODE_ARRAY);
+  g_autoptr (JsonArray) array = json_array_sized_new (entries->len);
+
+  for (guint i = 0; i < entries->len; i++)
+    {
+      ListEntry *entry = g_ptr_array_index (entries, i);
+
+      if (entry->info != NULL)
+        json_array_add_element (array, chronos_image_info_to_json (entry->info));
+      else
+        {
+          JsonObject *object = json_object_new ();
+
+          json_object_set_string_member (object, "path", entry->path);
+          json_object_set_string_member (object, "error", entry->error);
+          json_array_add_object_element (array, object);
+        }
+    }
+  json_node_set_array (root, array);
+  chronos_vm_print_json (root);
+}
+
+static void
+print_list_text (GPtrArray *entries)
+{
+  int width = (int)strlen (_ ("IMAGE"));
+
+  for (guint i = 0; i < entries->len; i++)
+    {
+      ListEntry *entry = g_ptr_array_index (entries, i);
+
+      width = MAX (width, (int)g_utf8_strlen (entry->path, -1));
+    }
+
+  g_print ("%-*s  %10s  %10s  %-5s  %-4s  %s\n", width, _ ("IMAGE"), _ ("VIRTUAL"), _ ("FILE"),
+           _ ("TABLE"), _ ("BOOT"), _ ("NOTES"));
+  for (guint i = 0; i < entries->len; i++)
+    {
+      ListEntry *entry = g_ptr_array_index (entries, i);
+      int        pad = width - (int)g_utf8_strlen (entry->path, -1) + (int)strlen (entry->path);
+
+      if (entry->info == NULL)
+        {
+          g_print ("%-*s  %s %s\n", pad, entry->path, _ ("error:"), entry->error);
+          continue;
+        }
+
+      {
+        ChronosImageInfo *info = entry->info;
+        g_autofree char  *virtual_size = format_bytes (chronos_image_info_get_virtual_size (info));
+        g_autofree char  *file_size = format_bytes (chronos_image_info_get_file_size (info));
+        g_autoptr (GString) notes = g_string_new (NULL);
+        const char *const *warnings = chronos_image_info_get_warnings (info);
+        guint              n_warnings = warnings ? g_strv_length ((char **)warnings) : 0;
+
+        if (chronos_image_info_get_has_parent (info))
+          g_string_append (notes, chronos_image_info_get_parent_resolved_path (info) ? _ ("differencing; ")
+                                                                                     : _ ("differencing, parent missing; "));
+        if (chronos_image_info_get_log_pending (info))
+          g_string_append (notes, _ ("log pending; "));
+        if (n_warnings > 0)
+          g_string_append_printf (notes, ngettext ("%u warning; ", "%u warnings; ", n_warnings), n_warnings);
+        if (notes->len >= 2)
+          g_string_truncate (notes, notes->len - 2);
+
+        g_print ("%-*s  %10s  %10s  %-5s  %-4s  %s\n", pad, entry->path, virtual_size, file_size,
+                 style_label (chronos_image_info_get_partition_style (info)), firmware_label (info),
+                 notes->str);
+      }
+    }
+}
+
+int
+chronos_vm_cmd_list (int    argc,
+                     char **argv)
+{
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GPtrArray) entries = NULL;
+  gboolean           json = FALSE;
+  gboolean           folders_ok = TRUE;
+  int                status = CHRONOS_VM_EXIT_OK;
+  const GOptionEntry options[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_ ("Print one JSON array"), NULL },
+    { NULL },
+  };
+
+  context = g_option_context_new (_ ("list FOLDER…"));
+  g_option_context_set_summary (context, _ ("List the VHDX backup images (*.vhdx, *.avhdx) in folders, without\nchanging them. A file that cannot be read is listed with its error."));
+  g_option_context_add_main_entries (context, options, GETTEXT_PACKAGE);
+  if (!chronos_vm_parse (context, &argc, &argv, &status))
+    return status;
+  if (argc < 2)
+    return chronos_vm_usage_error (context, _ ("list needs at least one FOLDER"));
+
+  entries = g_ptr_array_new_with_free_func ((GDestroyNotify)list_entry_free);
+  for (int i = 1; i < argc; i++)
+    if (!list_folder (argv[i], entries))
+      folders_ok = FALSE;
+
+  if (json)
+    print_list_json (entries);
+  else
+    print_list_text (entries);
+
+  return folders_ok ? CHRONOS_VM_EXIT_OK : CHRONOS_VM_EXIT_FAILED;
+}

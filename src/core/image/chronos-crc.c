@@ -1,0 +1,77 @@
+/* chronos-crc.c: table-driven CRC-32C and CRC-32
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Both are reflected CRCs with an all-ones initial value and final XOR;
+ * they differ only in the polynomial. The tables are built once, thread
+ * safely, so readers on several threads can checksum at the same time.
+ */
+
+#include "config.h"
+
+#include "chronos-crc.h"
+
+#define CRC32C_POLY 0x82F63B78u /* Castagnoli, reflected */
+#define CRC32_POLY 0xEDB88320u  /* IEEE 802.3, reflected */
+
+static guint32 crc32c_table[256];
+static guint32 crc32_table[256];
+
+static void
+build_table (guint32 *table,
+             guint32  poly)
+{
+  for (guint32 i = 0; i < 256; i++)
+    {
+      guint32 c = i;
+
+      for (guint k = 0; k < 8; k++)
+        c = (c & 1) ? (c >> 1) ^ poly : c >> 1;
+      table[i] = c;
+    }
+}
+
+static void
+ensure_tables (void)
+{
+  static gsize initialized = 0;
+
+  if (g_once_init_enter (&initialized))
+    {
+      build_table (crc32c_table, CRC32C_POLY);
+      build_table (crc32_table, CRC32_POLY);
+      g_once_init_leave (&initialized, 1);
+    }
+}
+
+static guint32
+crc_update (const guint32 *table,
+            guint32        crc,
+            const void    *data,
+            gsize          length)
+{
+  const guint8 *p = data;
+
+  crc = ~crc;
+  for (gsize i = 0; i < length; i++)
+    crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+  return ~crc;
+}
+
+guint32
+chronos_crc32c (guint32     crc,
+                const void *data,
+                gsize       length)
+{
+  ensure_tables ();
+  return crc_update (crc32c_table, crc, data, length);
+}
+
+guint32
+chronos_crc32 (guint32     crc,
+               const void *data,
+               gsize       length)
+{
+  ensure_tables ();
+  return crc_update (crc32_table, crc, data, length);
+}

@@ -1,0 +1,61 @@
+/* chronos-vhdx.h: a read-only, validating reader of VHDX disk images
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define CHRONOS_TYPE_VHDX (chronos_vhdx_get_type ())
+
+G_DECLARE_FINAL_TYPE (ChronosVhdx, chronos_vhdx, CHRONOS, VHDX, GObject)
+
+/* Opens @path read-only and validates every structure it relies on: the
+ * file identifier, both headers, both region tables, the metadata and
+ * every BAT entry in use. A pending log is replayed in memory (the file
+ * is never written). Errors are in CHRONOS_IMAGE_ERROR. Blocking: call it
+ * from a worker thread in code the app uses. */
+ChronosVhdx *chronos_vhdx_open (const char   *path,
+                                GCancellable *cancellable,
+                                GError      **error);
+const char  *chronos_vhdx_get_path (ChronosVhdx *self);
+guint64      chronos_vhdx_get_file_size (ChronosVhdx *self);
+guint64      chronos_vhdx_get_virtual_size (ChronosVhdx *self);
+guint32      chronos_vhdx_get_block_size (ChronosVhdx *self);
+guint32      chronos_vhdx_get_logical_sector_size (ChronosVhdx *self);
+guint32      chronos_vhdx_get_physical_sector_size (ChronosVhdx *self);
+/* The "Creator" of the file identifier, e.g. "QEMU v7.2.0", or "". */
+const char *chronos_vhdx_get_creator (ChronosVhdx *self);
+/* The Page 83 identifier (the disk's SCSI identity) as a GUID string. */
+const char *chronos_vhdx_get_page83 (ChronosVhdx *self);
+/* The DataWriteGuid of the active header: what a child's parent_linkage names. */
+const char *chronos_vhdx_get_data_write_guid (ChronosVhdx *self);
+gboolean    chronos_vhdx_get_has_parent (ChronosVhdx *self);
+/* Parent locator values as stored (backslashes and all), or NULL. */
+const char *chronos_vhdx_get_parent_linkage (ChronosVhdx *self);
+const char *chronos_vhdx_get_parent_relative_path (ChronosVhdx *self);
+const char *chronos_vhdx_get_parent_volume_path (ChronosVhdx *self);
+const char *chronos_vhdx_get_parent_absolute_win32_path (ChronosVhdx *self);
+/* A local path where the parent exists (next to the child), or NULL. */
+const char *chronos_vhdx_get_parent_resolved_path (ChronosVhdx *self);
+/* TRUE when the active header names a log (the image was not closed cleanly). */
+gboolean chronos_vhdx_get_log_pending (ChronosVhdx *self);
+/* How many log entries were replayed in memory. */
+guint chronos_vhdx_get_log_entries_replayed (ChronosVhdx *self);
+/* Problems that did not stop the open (one damaged header, ...), as sentences. */
+const char *const *chronos_vhdx_get_warnings (ChronosVhdx *self);
+
+/* Reads @length virtual bytes at @offset. Safe to call from several threads
+ * at once: it only uses pread and immutable state. Fails with
+ * CHRONOS_IMAGE_ERROR_NEEDS_PARENT when the data lives in the parent of a
+ * differencing image. */
+gboolean chronos_vhdx_read (ChronosVhdx *self,
+                            void        *buffer,
+                            guint64      offset,
+                            gsize        length,
+                            GError     **error);
+
+G_END_DECLS
