@@ -59,7 +59,7 @@ gboolean chronos_qemu_parse_version (const char *text,
 
 /* The candidate directories discovery looks in, for tests and for callers
  * that want to override one step. chronos_qemu_find() fills it from the
- * environment (chronos_qemu_search_init_default()). In every directory D,
+ * environment. In every directory D,
  * the binaries are looked for in D, then D/bin. */
 typedef struct
 {
@@ -93,10 +93,7 @@ void         chronos_qemu_find_async  (const char         *qemu_dir,
  * chronos_qemu_get_display_backends() on its result does not block. */
 ChronosQemu *chronos_qemu_find_finish (GAsyncResult *result,
                                        GError      **error);
-/* Fills @search from the environment, as chronos_qemu_find() does. The
- * strings belong to static storage or are leaked once per process. */
-void         chronos_qemu_search_init_default (ChronosQemuSearch *search,
-                                               const char        *qemu_dir);
+/* Discovery over explicit places (blocking, like chronos_qemu_find()). */
 ChronosQemu *chronos_qemu_find_with_search (const ChronosQemuSearch *search,
                                             GCancellable            *cancellable,
                                             GError                 **error);
