@@ -320,7 +320,7 @@ for f in build check package; do declare -F "$f" >/dev/null && echo "function=$f
                 'glib-networking', 'gdk-pixbuf2'):
         if 'mingw-w64-ucrt-x86_64-' + dep not in decl.get('depends', []):
             fail(f'depends lacks {dep}')
-    for dep in ('meson', 'ninja', 'pkgconf', 'gettext', 'cc'):
+    for dep in ('meson', 'ninja', 'pkgconf', 'gettext-tools', 'cc'):
         if 'mingw-w64-ucrt-x86_64-' + dep not in decl.get('makedepends', []):
             fail(f'makedepends lacks {dep}')
     if decl.get('install') != ['chronos.install']:
