@@ -164,13 +164,25 @@ stage2:
         call    screen_puts
         movw    $msg_triple, %si
         call    serial_line
-        /* An interrupt table of limit 0: the interrupt faults, the fault faults, and
-         * the double fault becomes a triple fault: the CPU resets. */
+        /* Protected mode with an interrupt table of limit 0: the exception cannot be
+         * delivered (#GP), neither can that (#DF), and the double fault becomes a
+         * triple fault: the CPU resets.  Real mode is not enough: KVM delivers
+         * real-mode interrupts itself and does not fault on the table limit. */
         cli
+        lgdt    triple_gdt_pointer
         lidt    empty_idt
-        int     $0x20
+        movl    %cr0, %eax
+        orl     $1, %eax
+        movl    %eax, %cr0
+        ljmp    $0x08, $triple_pm
+        .code32
+triple_pm:
+        movw    $0x10, %ax
+        movw    %ax, %ds
+        ud2                           /* invalid opcode: #UD -> #GP -> #DF -> reset */
 1:      hlt                           /* not reached */
         jmp     1b
+        .code16
 #else
         /* Normal guests: a visible line on a clean screen, and on serial. */
         call    screen_reset
@@ -578,7 +590,14 @@ msg_hint:
 #endif
 
 #if defined(GUEST_TRIPLEFAULT)
-        .p2align 2
+        .p2align 3
+triple_gdt:
+        .quad   0
+        .quad   0x00cf9a000000ffff    /* 0x08: 32-bit code, base 0, 4 GiB */
+        .quad   0x00cf92000000ffff    /* 0x10: data, base 0, 4 GiB */
+triple_gdt_pointer:
+        .word   3 * 8 - 1
+        .long   triple_gdt
 empty_idt:
         .word   0                     /* limit 0: every vector faults */
         .long   0
