@@ -1,0 +1,164 @@
+/* chronos-screen.c: what a screenshot shows, measured cheaply
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * The verifier needs only coarse facts about a frame: is it black, is it a
+ * stop screen, did it change since the last one. All of them come from a
+ * single pass over the pixels with a colour histogram and a 16 x 16 grid
+ * of mean brightness (a cheap perceptual signature: a blinking cursor
+ * moves a cell by a few levels, a new line of text or a changed picture by
+ * far more).
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "chronos-screen.h"
+
+#define DARK_LUMA 40
+#define DARK_CHANNEL 48
+#define WHITE_MIN 176
+/* "Nearly all" one colour: room for a cursor, a few characters or a logo
+ * corner, never for a screen of text. */
+#define BLANK_FRACTION 0.995
+#define UNIFORM_FRACTION 0.98
+/* A stop screen is mostly one flat blue with some white text on it; a
+ * wallpaper in a similar blue is a gradient and never reaches this share
+ * in one colour bin. */
+#define STOP_BLUE_FRACTION 0.60
+#define STOP_WHITE_FRACTION 0.002
+/* A cell brightness change up to this counts as "the same screen": a text
+ * cursor in a 45 x 25 pixel cell moves it by about 3. */
+#define SAME_THRESHOLD 10
+
+static inline guint
+luma (guint r,
+      guint g,
+      guint b)
+{
+  /* Rec. 601 weights in integers. */
+  return (r * 299 + g * 587 + b * 114) / 1000;
+}
+
+static inline guint
+absdiff (guint a,
+         guint b)
+{
+  return a > b ? a - b : b - a;
+}
+
+gboolean
+chronos_screen_is_stop_blue (guint8 r,
+                             guint8 g,
+                             guint8 b)
+{
+  /* Windows 8-11: 0x0078D7 (and the near 0x1073A8 / 0x2067B2 variants). */
+  if (r <= 0x30 && absdiff (g, 0x74) <= 0x1c && b >= 0xa0 && b <= 0xe8)
+    return TRUE;
+  /* VGA blue 0x0000AA (text attribute 1), and Windows NT's 0x000080. */
+  if (r <= 0x20 && g <= 0x20 && b >= 0x78 && b <= 0xc0)
+    return TRUE;
+  return FALSE;
+}
+
+void
+chronos_screen_analyze (const ChronosFrame *frame,
+                        ChronosScreenFacts *facts)
+{
+  g_autofree guint32 *histogram = g_new0 (guint32, 4096);
+  guint64             cell_sum[CHRONOS_SCREEN_GRID * CHRONOS_SCREEN_GRID] = { 0 };
+  guint64             cell_count[CHRONOS_SCREEN_GRID * CHRONOS_SCREEN_GRID] = { 0 };
+  guint64             dark = 0, blue = 0, white = 0;
+  guint64             total;
+  guint               best = 0;
+
+  g_return_if_fail (frame != NULL && frame->rgb != NULL);
+  g_return_if_fail (facts != NULL);
+
+  memset (facts, 0, sizeof *facts);
+  facts->width = frame->width;
+  facts->height = frame->height;
+  total = (guint64)frame->width * frame->height;
+
+  for (guint y = 0; y < frame->height; y++)
+    {
+      const guint8 *row = frame->rgb + (gsize)y * frame->width * 3;
+      guint         cy = y * CHRONOS_SCREEN_GRID / frame->height;
+
+      for (guint x = 0; x < frame->width; x++)
+        {
+          guint r = row[x * 3], g = row[x * 3 + 1], b = row[x * 3 + 2];
+          guint l = luma (r, g, b);
+          guint cell = cy * CHRONOS_SCREEN_GRID + x * CHRONOS_SCREEN_GRID / frame->width;
+
+          histogram[((r >> 4) << 8) | ((g >> 4) << 4) | (b >> 4)]++;
+          cell_sum[cell] += l;
+          cell_count[cell]++;
+          if (l < DARK_LUMA)
+            dark++;
+          if (r >= WHITE_MIN && g >= WHITE_MIN && b >= WHITE_MIN)
+            white++;
+          if (chronos_screen_is_stop_blue (r, g, b))
+            blue++;
+        }
+    }
+
+  for (guint i = 1; i < 4096; i++)
+    if (histogram[i] > histogram[best])
+      best = i;
+
+  facts->dark_fraction = (double)dark / total;
+  facts->white_fraction = (double)white / total;
+  facts->stop_blue_fraction = (double)blue / total;
+  facts->dominant_fraction = (double)histogram[best] / total;
+  facts->dominant_rgb = (((best >> 8) & 0xf) * 17) << 16 | (((best >> 4) & 0xf) * 17) << 8 | ((best & 0xf) * 17);
+
+  for (guint i = 0; i < G_N_ELEMENTS (facts->signature); i++)
+    facts->signature[i] = cell_count[i] ? (guint8)(cell_sum[i] / cell_count[i]) : 0;
+
+  facts->uniform = facts->dominant_fraction >= UNIFORM_FRACTION;
+  /* Dark means no channel is lit: a navy or VGA-blue screen has a low
+   * luminance but is a colour a person sees, not a black screen. */
+  facts->blank = facts->dominant_fraction >= BLANK_FRACTION &&
+                 MAX (MAX ((facts->dominant_rgb >> 16) & 0xff, (facts->dominant_rgb >> 8) & 0xff),
+                      facts->dominant_rgb & 0xff) < DARK_CHANNEL;
+  {
+    guint8 dr = (facts->dominant_rgb >> 16) & 0xff;
+    guint8 dg = (facts->dominant_rgb >> 8) & 0xff;
+    guint8 db = facts->dominant_rgb & 0xff;
+
+    /* The bin centre can sit just outside the blue ranges: judge the blue
+     * share itself, and require that the blue is the dominant colour. */
+    facts->stop_screen = facts->stop_blue_fraction >= STOP_BLUE_FRACTION &&
+                         facts->dominant_fraction >= STOP_BLUE_FRACTION &&
+                         db > dr && db > dg &&
+                         facts->white_fraction >= STOP_WHITE_FRACTION;
+  }
+  facts->text_mode = frame->width == CHRONOS_SCREEN_TEXT_WIDTH &&
+                     frame->height == CHRONOS_SCREEN_TEXT_HEIGHT;
+}
+
+guint
+chronos_screen_distance (const ChronosScreenFacts *a,
+                         const ChronosScreenFacts *b)
+{
+  guint worst = 0;
+
+  g_return_val_if_fail (a != NULL && b != NULL, G_MAXUINT);
+
+  if (a->width != b->width || a->height != b->height)
+    return G_MAXUINT;
+
+  for (guint i = 0; i < G_N_ELEMENTS (a->signature); i++)
+    worst = MAX (worst, absdiff (a->signature[i], b->signature[i]));
+
+  return worst;
+}
+
+gboolean
+chronos_screen_same (const ChronosScreenFacts *a,
+                     const ChronosScreenFacts *b)
+{
+  return chronos_screen_distance (a, b) <= SAME_THRESHOLD;
+}
