@@ -646,8 +646,8 @@ log_entry_at (LogScan *scan,
 
   e->sectors = entry_length / LOG_SECTOR;
   e->tail = le32 (hdr + 12) / LOG_SECTOR;
-  e->flushed_file_offset = le64 (hdr + 40);
-  e->last_file_offset = le64 (hdr + 48);
+  e->flushed_file_offset = le64 (hdr + 48);
+  e->last_file_offset = le64 (hdr + 56);
   e->state = ENTRY_VALID;
   return e;
 }
