@@ -459,8 +459,7 @@ rename_into_place (const char *tmp_path,
 failed:
   if (saved_errno == EEXIST)
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                 _ ("The file %s appeared while converting; it was left as it is."),
-                 output);
+                 _ ("The output file appeared while converting; it was left as it is."));
   else
     g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
                  _ ("Could not rename the converted image to %s: %s."),
@@ -875,8 +874,7 @@ chronos_converter_convert_async (ChronosConverter   *self,
     {
       fail (task,
             g_error_new (G_IO_ERROR, G_IO_ERROR_EXISTS,
-                         _ ("%s already exists; choose another name or allow replacing it."),
-                         self->output));
+                         _ ("The output file already exists; choose another name or allow replacing it.")));
       return;
     }
 
@@ -884,7 +882,7 @@ chronos_converter_convert_async (ChronosConverter   *self,
     {
       fail (task,
             g_error_new (G_IO_ERROR, G_IO_ERROR_IS_DIRECTORY,
-                         _ ("%s is a folder; name the file to create."), self->output));
+                         _ ("The output is a folder; name the file to create.")));
       return;
     }
 
