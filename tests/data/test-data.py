@@ -400,6 +400,14 @@ def check_install(builddir):
             full = p if os.path.isabs(p) else os.path.join(root, p)
             if not os.path.exists(full):
                 fail('not installed: ' + os.path.relpath(full, dest))
+        mo = os.path.join(root, opts.get('localedir', 'share/locale'), 'de/LC_MESSAGES/chronos.mo')
+        msgunfmt = shutil.which('msgunfmt')
+        if os.path.exists(mo) and msgunfmt:
+            text = subprocess.run([msgunfmt, mo], capture_output=True, text=True).stdout
+            translated = len(re.findall(r'^msgstr "[^"]', text, flags=re.M))
+            print(f'de/LC_MESSAGES/chronos.mo: {translated} translated messages')
+            if translated < 10:
+                fail('the installed German catalogue is (nearly) empty')
         schemas = glob.glob(os.path.join(datadir, 'glib-2.0', 'schemas', BASE_ID + '*.gschema.xml'))
         if app and not schemas:
             fail('no GSettings schema installed in share/glib-2.0/schemas')
