@@ -263,13 +263,29 @@ def expected_content(vhdx, blocks):
 
 if __name__ == "__main__":
     import argparse
-    p = argparse.ArgumentParser(description="Write a small valid VHDX with random blocks.")
+    p = argparse.ArgumentParser(description="Write a small valid VHDX (a fuzzing seed or an example).")
     p.add_argument("output")
     p.add_argument("--size", type=int, default=8 * MiB)
     p.add_argument("--block-size", type=int, default=1 * MiB)
     p.add_argument("--sector", type=int, default=512)
+    p.add_argument("--log", action="store_true", help="add a pending log that changes the BAT and data")
+    p.add_argument("--parent", help="make a differencing image whose relative_path is PARENT")
+    p.add_argument("--mbr", action="store_true", help="put an MBR with one NTFS partition in block 0")
     a = p.parse_args()
-    v = Vhdx(a.size, a.block_size, a.sector)
-    v.add_block(0, os.urandom(4096))
+    v = Vhdx(a.size, a.block_size, a.sector,
+             parent={"parent_linkage": "{" + str(uuid.uuid4()) + "}", "relative_path": a.parent,
+                     "absolute_win32_path": "C:\\Backups\\" + a.parent} if a.parent else None)
+    first = bytearray(os.urandom(4096))
+    if a.mbr:
+        first[446:462] = struct.pack("<B3sB3sII", 0x80, b"\0\0\0", 0x07, b"\0\0\0", 2048, 4096)
+        first[462:510] = bytes(48)
+        first[510:512] = b"\x55\xaa"
+    v.add_block(0, bytes(first))
+    if a.log:
+        v.add_block(1, os.urandom(4096))
+        off, sector = v.bat_sector(v.bat_index(1))
+        v.set_bat(v.bat_index(1), PAYLOAD_NOT_PRESENT)
+        v.add_log([v.log_entry(7, [("desc", off, sector), ("zero", v.blocks[0] + 4096, 4096)]),
+                   v.log_entry(8, [("desc", v.blocks[1], os.urandom(4096))])])
     v.write(a.output)
     sys.exit(0)

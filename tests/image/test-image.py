@@ -356,6 +356,10 @@ def crafted_parent(tmp):
             check(f"{name}: partition table read through the parent",
                   doc["partition_style"] == "gpt" and doc["firmware"] == "uefi", doc["partition_style"])
             check(f"{name}: partitions", doc["partitions"] == expected_partitions("gpt", size, 512))
+            r = run(CHRONOS_VM, "info", "--json", os.path.basename(path), cwd=where)
+            check(f"{name}: resolved from a relative child path",
+                  r.returncode == 0 and r.stderr == "" and
+                  json.loads(r.stdout)["parent"]["resolved_path"] == os.path.realpath(ppath), r.stderr)
         else:
             check(f"{name}: resolved_path is null", doc["parent"]["resolved_path"] is None)
             check(f"{name}: warning names the missing parent",

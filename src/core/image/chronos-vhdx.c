@@ -1210,7 +1210,9 @@ windows_path_to_local (const char *path)
 static void
 resolve_parent (ChronosVhdx *self)
 {
-  g_autofree char *dir = g_path_get_dirname (self->path);
+  g_autofree char *child_dir = g_path_get_dirname (self->path);
+  /* Relative to the current folder when the child's path is relative. */
+  g_autofree char *dir = g_canonicalize_filename (child_dir, NULL);
   g_autoptr (GPtrArray) candidates = g_ptr_array_new_with_free_func (g_free);
 
   if (self->parent_relative_path != NULL)
