@@ -5,7 +5,8 @@
 usage: test-data.py CHECK [ARGS]
   desktop FILE          desktop-file-validate on the built .desktop file
   metainfo FILE         appstreamcli validate --no-net, plus launchable, releases,
-                        content rating and screenshots that exist in data/screenshots
+                        content rating, provides and merged translations
+  screenshots FILE      every screenshot URL is a PNG in data/screenshots
   schemas               glib-compile-schemas --strict --dry-run data/
   icons APP_ID          the scalable, .Devel and symbolic icons are sane SVGs
   flatpak-manifest      the Flatpak manifest's structure and the decisions it encodes
@@ -113,6 +114,12 @@ def check_metainfo(path):
     if not any(e.get('{http://www.w3.org/XML/1998/namespace}lang') == 'de'
                for e in tree.iter('summary')):
         fail('no German <summary>: the translations were not merged in')
+    if not tree.findall('screenshots/screenshot/image'):
+        fail('no screenshots')
+
+
+def check_screenshots(path):
+    tree = ET.parse(path).getroot()
     images = tree.findall('screenshots/screenshot/image')
     if not images:
         fail('no screenshots')
@@ -443,6 +450,7 @@ def main():
     table = {
         'desktop': lambda: check_desktop(args[0]),
         'metainfo': lambda: check_metainfo(args[0]),
+        'screenshots': lambda: check_screenshots(args[0]),
         'schemas': check_schemas,
         'icons': lambda: check_icons(args[0]),
         'flatpak-manifest': check_flatpak_manifest,
