@@ -13,11 +13,13 @@ images are hashed (SHA-256) before and after and must not change.
 """
 
 import concurrent.futures
+import ctypes
 import fcntl
 import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -60,6 +62,30 @@ OVMF_PAIRS = [
 
 class Failure(Exception):
     pass
+
+
+# Every QEMU still running, so that a SIGTERM (meson's timeout) kills them too.
+LIVE = set()
+LIVE_LOCK = threading.Lock()
+TMPROOT = None
+
+
+def die_with_parent():
+    """In the child: get SIGKILL when the spawning thread's process goes away."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def on_sigterm(signum, frame):
+    with LIVE_LOCK:
+        for proc in LIVE:
+            proc.kill()
+            proc.wait()
+    if TMPROOT:
+        shutil.rmtree(TMPROOT, ignore_errors=True)
+    os._exit(1)
 
 
 def check(condition, message):
@@ -267,7 +293,11 @@ class Vm:
             argv.append('-no-reboot')
         self.log = open(self.log_path, 'wb')
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT,
+                                     preexec_fn=die_with_parent if sys.platform == 'linux'
+                                     else None)
+        with LIVE_LOCK:
+            LIVE.add(self.proc)
         try:
             self.qmp = Qmp(os.path.join(tmpdir, 'qmp.sock'), self.proc)
             self.qmp.command('cont')
@@ -338,6 +368,8 @@ class Vm:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        with LIVE_LOCK:
+            LIVE.discard(self.proc)
         if hasattr(self, 'qmp'):
             self.qmp.close()
         self.log.close()
@@ -540,7 +572,9 @@ def run_guest(entry, tmproot):
 
 
 def main():
-    global KVM, OVMF
+    global KVM, OVMF, TMPROOT
+    signal.signal(signal.SIGTERM, on_sigterm)
+    signal.signal(signal.SIGINT, on_sigterm)
     missing = []
     if not GUESTS_DIR or not os.path.isdir(GUESTS_DIR):
         missing.append('CHRONOS_GUESTS_DIR (the built guests)')
@@ -580,6 +614,7 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix='chronos-guests-') as tmproot:
         os.chmod(tmproot, 0o700)
+        TMPROOT = tmproot
         for name in absent:
             number += 1
             print(f'ok {number} - layout {name} # SKIP not built')
