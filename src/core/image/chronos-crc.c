@@ -9,6 +9,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "chronos-crc.h"
 
 #define CRC32C_POLY 0x82F63B78u /* Castagnoli, reflected */
@@ -58,11 +60,58 @@ crc_update (const guint32 *table,
   return ~crc;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_HW_CRC32C 1
+/* SSE4.2's crc32 instruction computes exactly CRC-32C, 8 bytes a cycle or
+ * so: listing a folder of backups checksums 136 KiB of headers and region
+ * tables per image, and the table loop made that most of the time. */
+__attribute__ ((target ("sse4.2"))) static guint32
+crc32c_hw (guint32     crc,
+           const void *data,
+           gsize       length)
+{
+  const guint8 *p = data;
+  guint64       c = ~crc & 0xFFFFFFFFu;
+
+  while (length > 0 && ((guintptr)p & 7) != 0)
+    {
+      c = __builtin_ia32_crc32qi ((guint32)c, *p++);
+      length--;
+    }
+  while (length >= 8)
+    {
+      guint64 word;
+
+      memcpy (&word, p, 8);
+      c = __builtin_ia32_crc32di (c, word);
+      p += 8;
+      length -= 8;
+    }
+  while (length > 0)
+    {
+      c = __builtin_ia32_crc32qi ((guint32)c, *p++);
+      length--;
+    }
+  return ~(guint32)c;
+}
+#endif
+
 guint32
 chronos_crc32c (guint32     crc,
                 const void *data,
                 gsize       length)
 {
+#ifdef HAVE_HW_CRC32C
+  static int have_hw = -1;
+
+  if (G_UNLIKELY (have_hw < 0))
+    {
+      __builtin_cpu_init ();
+      have_hw = __builtin_cpu_supports ("sse4.2") ? 1 : 0;
+    }
+  if (have_hw)
+    return crc32c_hw (crc, data, length);
+#endif
   ensure_tables ();
   return crc_update (crc32c_table, crc, data, length);
 }

@@ -145,23 +145,33 @@ struct _ChronosVhdx
 
 G_DEFINE_FINAL_TYPE (ChronosVhdx, chronos_vhdx, G_TYPE_OBJECT)
 
-/* Little-endian field access; the file's alignment is not trusted. */
+/* Little-endian field access; the file's alignment is not trusted, and
+ * memcpy compiles to one load (this runs for every BAT entry). */
 static inline guint16
 le16 (const guint8 *p)
 {
-  return (guint16)(p[0] | (p[1] << 8));
+  guint16 v;
+
+  memcpy (&v, p, sizeof v);
+  return GUINT16_FROM_LE (v);
 }
 
 static inline guint32
 le32 (const guint8 *p)
 {
-  return (guint32)p[0] | ((guint32)p[1] << 8) | ((guint32)p[2] << 16) | ((guint32)p[3] << 24);
+  guint32 v;
+
+  memcpy (&v, p, sizeof v);
+  return GUINT32_FROM_LE (v);
 }
 
 static inline guint64
 le64 (const guint8 *p)
 {
-  return (guint64)le32 (p) | ((guint64)le32 (p + 4) << 32);
+  guint64 v;
+
+  memcpy (&v, p, sizeof v);
+  return GUINT64_FROM_LE (v);
 }
 
 static void
@@ -923,14 +933,17 @@ parse_regions (ChronosVhdx *self,
                guint64     *metadata_length,
                GError     **error)
 {
-  g_autofree RegionTable *t1 = g_new0 (RegionTable, 1);
-  g_autofree RegionTable *t2 = g_new0 (RegionTable, 1);
+  /* Not zeroed: region_table_check() fills what it reads. */
+  g_autofree RegionTable *t1 = g_new (RegionTable, 1);
+  g_autofree RegionTable *t2 = g_new (RegionTable, 1);
   g_autofree char        *p1 = NULL;
   g_autofree char        *p2 = NULL;
   RegionTable            *t;
   guint32                 count;
   gboolean                have_bat = FALSE, have_metadata = FALSE;
 
+  t1->valid = t2->valid = FALSE;
+  t1->problem = t2->problem = NULL;
   region_table_check (self, t1, REGION_1_OFFSET);
   region_table_check (self, t2, REGION_2_OFFSET);
   p1 = t1->problem;
@@ -1421,6 +1434,7 @@ check_bat (ChronosVhdx  *self,
 {
   g_autofree guint8 *chunk = NULL;
   guint64            bitmap_blocks;
+  guint64            position = 0; /* entries since the last sector bitmap */
 
   self->chunk_ratio = ((guint64)1 << 23) * self->logical_sector_size / self->block_size;
   self->data_blocks = (self->virtual_size + self->block_size - 1) / self->block_size;
@@ -1453,13 +1467,23 @@ check_bat (ChronosVhdx  *self,
 
       for (guint64 i = 0; i < n; i++)
         {
-          guint64  index = first + i;
-          guint64  entry = le64 (chunk + i * 8);
-          guint    state = entry & 7;
-          guint64  offset = entry & ~(guint64)0xFFFFF;
-          gboolean is_bitmap = (index + 1) % (self->chunk_ratio + 1) == 0;
-          guint64  block = index - index / (self->chunk_ratio + 1);
+          guint64 index = first + i;
+          guint64 entry = le64 (chunk + i * 8);
+          guint   state = entry & 7;
+          guint64 offset = entry & ~(guint64)0xFFFFF;
+          /* A counter instead of a division per entry: the BAT of a
+           * 2 TiB disk has hundreds of thousands of entries. */
+          gboolean is_bitmap = ++position == self->chunk_ratio + 1;
+          guint64  block;
           guint64  need;
+
+          if (is_bitmap)
+            position = 0;
+          /* Most entries of a dynamic disk (QEMU marks them ZERO): nothing
+           * stored, nothing to check. */
+          if (state <= PAYLOAD_UNMAPPED && (!is_bitmap || state == SB_NOT_PRESENT))
+            continue;
+          block = index - index / (self->chunk_ratio + 1);
 
           if (is_bitmap)
             {
