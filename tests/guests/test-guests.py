@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Boot every test guest under bare QEMU and check that it does what README.md says.
 
-TAP output.  Needs CHRONOS_GUESTS_DIR (the built NAME.vhdx files), qemu-system-x86_64
-and qemu-img (QEMU_SYSTEM_X86_64 / QEMU_IMG or PATH), OVMF for uefi-hello.  Exits 77
-when one of those is missing.  BIOS guests run under KVM when /dev/kvm works, else
-TCG (CHRONOS_GUESTS_ACCEL=tcg forces TCG); uefi-hello always under TCG (OVMF stops
-under this machine's nested KVM).
+TAP-style output (meson runs it as an exit-code test, so that 77 means skipped). Needs
+CHRONOS_GUESTS_DIR (the built NAME.vhdx files), qemu-system-x86_64 and qemu-img
+(QEMU_SYSTEM_X86_64 / QEMU_IMG or PATH), OVMF for uefi-hello. Exits 77 when one of those
+is missing. BIOS guests run under KVM when /dev/kvm works, else TCG
+(CHRONOS_GUESTS_ACCEL=tcg forces TCG); uefi-hello always under TCG (OVMF stops under
+this machine's nested KVM).
 
 Every guest boots from a qcow2 overlay in a private temporary directory; the built
 images are hashed (SHA-256) before and after and must not change.
