@@ -48,8 +48,8 @@ static void
 test_probe (void)
 {
   g_autofree char *reason = NULL;
-  gboolean usable;
-  int fd;
+  gboolean         usable;
+  int              fd;
 
   g_assert_true (chronos_accel_probe (CHRONOS_ACCEL_KIND_TCG, &reason));
   g_assert_null (reason);
@@ -74,8 +74,8 @@ test_probe (void)
       g_assert_null (reason);
     }
 #else
-  (void) usable;
-  (void) fd;
+  (void)usable;
+  (void)fd;
 #endif
 
   g_clear_pointer (&reason, g_free);
@@ -104,9 +104,9 @@ test_plan (void)
   const ChronosAccelKind whpx = CHRONOS_ACCEL_KIND_WHPX;
   const ChronosAccelKind tcg = CHRONOS_ACCEL_KIND_TCG;
   const ChronosAccelKind none = CHRONOS_ACCEL_KIND_UNKNOWN;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   g_autofree char *note = NULL;
-  GArray *plan;
+  GArray          *plan;
 
   /* auto, usable: hardware then TCG, no note. */
   plan = chronos_accel_plan (CHRONOS_ACCEL_MODE_AUTO, kvm, TRUE, FALSE, NULL, &note, &error);
@@ -170,7 +170,7 @@ test_plan (void)
 static void
 test_memory (void)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   g_autofree char *reason = NULL;
   g_autofree char *path = chronos_accel_memory_get_path ();
   g_autofree char *contents = NULL;
@@ -202,12 +202,12 @@ test_memory (void)
   if (chronos_accel_probe (chronos_accel_host_hardware_kind (), NULL))
     {
       g_autofree char *note = NULL;
-      g_autoptr(GArray) uefi = chronos_accel_plan_for_host (CHRONOS_ACCEL_MODE_AUTO, CHRONOS_FIRMWARE_MODE_UEFI,
-                                                            &note, &error);
-      g_autoptr(GArray) bios = chronos_accel_plan_for_host (CHRONOS_ACCEL_MODE_AUTO, CHRONOS_FIRMWARE_MODE_BIOS,
-                                                            NULL, &error);
-      g_autoptr(GArray) forced = chronos_accel_plan_for_host (CHRONOS_ACCEL_MODE_HARDWARE, CHRONOS_FIRMWARE_MODE_UEFI,
-                                                              NULL, &error);
+      g_autoptr (GArray) uefi = chronos_accel_plan_for_host (CHRONOS_ACCEL_MODE_AUTO, CHRONOS_FIRMWARE_MODE_UEFI,
+                                                             &note, &error);
+      g_autoptr (GArray) bios = chronos_accel_plan_for_host (CHRONOS_ACCEL_MODE_AUTO, CHRONOS_FIRMWARE_MODE_BIOS,
+                                                             NULL, &error);
+      g_autoptr (GArray) forced = chronos_accel_plan_for_host (CHRONOS_ACCEL_MODE_HARDWARE, CHRONOS_FIRMWARE_MODE_UEFI,
+                                                               NULL, &error);
 
       g_assert_no_error (error);
       assert_plan (uefi, CHRONOS_ACCEL_KIND_TCG, CHRONOS_ACCEL_KIND_UNKNOWN);

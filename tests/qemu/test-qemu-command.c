@@ -39,7 +39,7 @@ static void
 spec_init (ChronosLaunchSpec *spec,
            ChronosVmConfig   *config)
 {
-  *spec = (ChronosLaunchSpec) {
+  *spec = (ChronosLaunchSpec){
     .system_path = "/usr/bin/qemu-system-x86_64",
     .config = config,
     .firmware = CHRONOS_FIRMWARE_MODE_BIOS,
@@ -70,8 +70,8 @@ static void
 check_golden (const char              *name,
               const ChronosLaunchSpec *spec)
 {
-  g_autoptr(GError) error = NULL;
-  g_auto(GStrv) argv = chronos_qemu_command_build (spec, &error);
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) argv = chronos_qemu_command_build (spec, &error);
   g_autofree char *path = NULL;
   g_autofree char *actual = NULL;
   g_autofree char *expected = NULL;
@@ -81,7 +81,7 @@ check_golden (const char              *name,
   g_assert_nonnull (argv);
 
   path = g_build_filename (GOLDEN_DIR, file_name, NULL);
-  actual = join_lines ((const char *const *) argv);
+  actual = join_lines ((const char *const *)argv);
 
   if (g_getenv ("CHRONOS_UPDATE_GOLDEN") != NULL)
     {
@@ -103,8 +103,8 @@ check_blockdevs_are_json (const char *const *argv)
   for (guint i = 0; argv[i] != NULL; i++)
     if (g_str_equal (argv[i], "-blockdev"))
       {
-        g_autoptr(JsonParser) parser = json_parser_new ();
-        g_autoptr(GError) error = NULL;
+        g_autoptr (JsonParser) parser = json_parser_new ();
+        g_autoptr (GError) error = NULL;
 
         g_assert_nonnull (argv[i + 1]);
         json_parser_load_from_data (parser, argv[i + 1], -1, &error);
@@ -122,7 +122,7 @@ find_blockdev (const char *const *argv,
   for (guint i = 0; argv[i] != NULL; i++)
     if (g_str_equal (argv[i], "-blockdev"))
       {
-        g_autoptr(JsonParser) parser = json_parser_new ();
+        g_autoptr (JsonParser) parser = json_parser_new ();
         JsonObject *object;
 
         g_assert_true (json_parser_load_from_data (parser, argv[i + 1], -1, NULL));
@@ -150,10 +150,10 @@ argv_has_pair (const char *const *argv,
 static void
 test_bios_default (void)
 {
-  g_autoptr(ChronosVmConfig) config = new_config ();
+  g_autoptr (ChronosVmConfig) config = new_config ();
   ChronosLaunchSpec spec;
-  g_auto(GStrv) argv = NULL;
-  g_autoptr(JsonParser) parser = NULL;
+  g_auto (GStrv) argv = NULL;
+  g_autoptr (JsonParser) parser = NULL;
   JsonObject *base;
 
   spec_init (&spec, config);
@@ -161,26 +161,26 @@ test_bios_default (void)
 
   /* Beyond the golden file: the rules that protect the backup. */
   argv = chronos_qemu_command_build (&spec, NULL);
-  check_blockdevs_are_json ((const char *const *) argv);
-  base = find_blockdev ((const char *const *) argv, "base-file", &parser);
+  check_blockdevs_are_json ((const char *const *)argv);
+  base = find_blockdev ((const char *const *)argv, "base-file", &parser);
   g_assert_nonnull (base);
   g_assert_true (json_object_get_boolean_member (base, "read-only"));
   g_clear_object (&parser);
-  base = find_blockdev ((const char *const *) argv, "base", &parser);
+  base = find_blockdev ((const char *const *)argv, "base", &parser);
   g_assert_true (json_object_get_boolean_member (base, "read-only"));
   g_assert_cmpstr (json_object_get_string_member (base, "driver"), ==, "vhdx");
   g_clear_object (&parser);
-  base = find_blockdev ((const char *const *) argv, "disk", &parser);
+  base = find_blockdev ((const char *const *)argv, "disk", &parser);
   g_assert_cmpstr (json_object_get_string_member (base, "driver"), ==, "qcow2");
   g_assert_cmpstr (json_object_get_string_member (base, "backing"), ==, "base");
-  g_assert_true (argv_has_pair ((const char *const *) argv, "-accel", "kvm"));
-  g_assert_false (g_strv_contains ((const char *const *) argv, "snapshot=on"));
+  g_assert_true (argv_has_pair ((const char *const *)argv, "-accel", "kvm"));
+  g_assert_false (g_strv_contains ((const char *const *)argv, "snapshot=on"));
 }
 
 static void
 test_uefi (void)
 {
-  g_autoptr(ChronosVmConfig) config = new_config ();
+  g_autoptr (ChronosVmConfig) config = new_config ();
   ChronosLaunchSpec spec;
 
   spec_init (&spec, config);
@@ -194,9 +194,9 @@ static void
 test_disk_bus (gconstpointer data)
 {
   ChronosDiskBus bus = GPOINTER_TO_INT (data);
-  g_autoptr(ChronosVmConfig) config = new_config ();
-  g_autoptr(GEnumClass) klass = g_type_class_ref (CHRONOS_TYPE_DISK_BUS);
-  g_autofree char *name = NULL;
+  g_autoptr (ChronosVmConfig) config = new_config ();
+  g_autoptr (GEnumClass) klass = g_type_class_ref (CHRONOS_TYPE_DISK_BUS);
+  g_autofree char  *name = NULL;
   ChronosLaunchSpec spec;
 
   chronos_vm_config_set_disk_bus (config, bus);
@@ -208,7 +208,7 @@ test_disk_bus (gconstpointer data)
 static void
 test_displays (void)
 {
-  g_autoptr(ChronosVmConfig) config = new_config ();
+  g_autoptr (ChronosVmConfig) config = new_config ();
   ChronosLaunchSpec spec;
 
   spec_init (&spec, config);
@@ -230,7 +230,7 @@ test_displays (void)
 static void
 test_network (void)
 {
-  g_autoptr(ChronosVmConfig) config = new_config ();
+  g_autoptr (ChronosVmConfig) config = new_config ();
   ChronosLaunchSpec spec;
 
   chronos_vm_config_set_network (config, FALSE);
@@ -246,10 +246,10 @@ test_network (void)
 static void
 test_writable (void)
 {
-  g_autoptr(ChronosVmConfig) config = new_config ();
+  g_autoptr (ChronosVmConfig) config = new_config ();
   ChronosLaunchSpec spec;
-  g_auto(GStrv) argv = NULL;
-  g_autoptr(JsonParser) parser = NULL;
+  g_auto (GStrv) argv = NULL;
+  g_autoptr (JsonParser) parser = NULL;
   JsonObject *disk;
 
   chronos_vm_config_set_protect_backup (config, FALSE);
@@ -258,8 +258,8 @@ test_writable (void)
   check_golden ("writable", &spec);
 
   argv = chronos_qemu_command_build (&spec, NULL);
-  g_assert_null (find_blockdev ((const char *const *) argv, "overlay-file", &parser));
-  disk = find_blockdev ((const char *const *) argv, "disk", &parser);
+  g_assert_null (find_blockdev ((const char *const *)argv, "overlay-file", &parser));
+  disk = find_blockdev ((const char *const *)argv, "disk", &parser);
   g_assert_cmpstr (json_object_get_string_member (disk, "driver"), ==, "vhdx");
   g_assert_false (json_object_get_boolean_member (disk, "read-only"));
 }
@@ -267,7 +267,7 @@ test_writable (void)
 static void
 test_drivers_iso (void)
 {
-  g_autoptr(ChronosVmConfig) config = new_config ();
+  g_autoptr (ChronosVmConfig) config = new_config ();
   ChronosLaunchSpec spec;
 
   chronos_vm_config_set_drivers_iso (config, "/home/user/Downloads/virtio-win-0.1.240.iso");
@@ -287,7 +287,7 @@ test_drivers_iso (void)
 static void
 test_whpx_workaround (void)
 {
-  g_autoptr(ChronosVmConfig) config = new_config ();
+  g_autoptr (ChronosVmConfig) config = new_config ();
   ChronosLaunchSpec spec;
 
   spec_init (&spec, config);
@@ -313,7 +313,7 @@ test_whpx_workaround (void)
 static void
 test_tcg_serial_paused (void)
 {
-  g_autoptr(ChronosVmConfig) config = new_config ();
+  g_autoptr (ChronosVmConfig) config = new_config ();
   ChronosLaunchSpec spec;
 
   chronos_vm_config_set_serial_path (config, "/home/user/serial.log");
@@ -330,7 +330,7 @@ test_tcg_serial_paused (void)
 static void
 test_nbd (void)
 {
-  g_autoptr(ChronosVmConfig) config = new_config ();
+  g_autoptr (ChronosVmConfig) config = new_config ();
   ChronosLaunchSpec spec;
 
   spec_init (&spec, config);
@@ -348,9 +348,9 @@ test_nbd (void)
 static void
 test_special_paths (void)
 {
-  g_autoptr(ChronosVmConfig) config = new_config ();
+  g_autoptr (ChronosVmConfig) config = new_config ();
   ChronosLaunchSpec spec;
-  g_auto(GStrv) argv = NULL;
+  g_auto (GStrv) argv = NULL;
   const char *image = NASTY_DIR "/disk, c: \"x\".vhdx";
   const char *node_names[] = { "base-file", "overlay-file", "pflash0-file", "pflash1-file", "drivers-file" };
   const char *paths[] = {
@@ -378,21 +378,21 @@ test_special_paths (void)
 
   /* Each path survives the JSON round trip byte for byte. */
   argv = chronos_qemu_command_build (&spec, NULL);
-  check_blockdevs_are_json ((const char *const *) argv);
+  check_blockdevs_are_json ((const char *const *)argv);
   for (guint i = 0; i < G_N_ELEMENTS (node_names); i++)
     {
-      g_autoptr(JsonParser) parser = NULL;
-      JsonObject *node = find_blockdev ((const char *const *) argv, node_names[i], &parser);
+      g_autoptr (JsonParser) parser = NULL;
+      JsonObject *node = find_blockdev ((const char *const *)argv, node_names[i], &parser);
 
       g_assert_nonnull (node);
       g_assert_cmpstr (json_object_get_string_member (node, "filename"), ==, paths[i]);
     }
   /* Key=value options double the commas. */
-  g_assert_true (argv_has_pair ((const char *const *) argv, "-chardev",
+  g_assert_true (argv_has_pair ((const char *const *)argv, "-chardev",
                                 "socket,id=qmp,path=" NASTY_DIR_ESCAPED "/run,, 1/qmp.sock,server=on,wait=off"));
-  g_assert_true (argv_has_pair ((const char *const *) argv, "-vnc",
+  g_assert_true (argv_has_pair ((const char *const *)argv, "-vnc",
                                 "unix:" NASTY_DIR_ESCAPED "/run,, 1/vnc.sock"));
-  g_assert_true (argv_has_pair ((const char *const *) argv, "-name", "guest=disk,, c: \"x\".vhdx"));
+  g_assert_true (argv_has_pair ((const char *const *)argv, "-name", "guest=disk,, c: \"x\".vhdx"));
 }
 
 static void
@@ -421,8 +421,8 @@ static void
 expect_invalid (const ChronosLaunchSpec *spec,
                 const char              *fragment)
 {
-  g_autoptr(GError) error = NULL;
-  g_auto(GStrv) argv = chronos_qemu_command_build (spec, &error);
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) argv = chronos_qemu_command_build (spec, &error);
 
   g_assert_null (argv);
   g_assert_error (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_INVALID_CONFIG);
@@ -433,8 +433,8 @@ expect_invalid (const ChronosLaunchSpec *spec,
 static void
 test_invalid (void)
 {
-  g_autoptr(ChronosVmConfig) config = new_config ();
-  ChronosLaunchSpec spec;
+  g_autoptr (ChronosVmConfig) config = new_config ();
+  ChronosLaunchSpec      spec;
   const ChronosAccelKind unknown[] = { CHRONOS_ACCEL_KIND_UNKNOWN };
 
   spec_init (&spec, config);

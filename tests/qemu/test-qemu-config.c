@@ -18,9 +18,9 @@ count_cb (GObject    *object,
           gpointer    user_data)
 {
   GHashTable *counts = user_data;
-  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (counts, pspec->name));
+  guint       n = GPOINTER_TO_UINT (g_hash_table_lookup (counts, pspec->name));
 
-  g_hash_table_insert (counts, (gpointer) pspec->name, GUINT_TO_POINTER (n + 1));
+  g_hash_table_insert (counts, (gpointer)pspec->name, GUINT_TO_POINTER (n + 1));
 }
 
 static guint
@@ -36,9 +36,9 @@ test_defaults (void)
   ChronosHostResources big = { .total_memory = 32 * GIB, .available_memory = 20 * GIB, .n_cpus = 16 };
   ChronosHostResources small = { .total_memory = 2 * GIB, .available_memory = GIB, .n_cpus = 1 };
   ChronosHostResources unknown = { .n_cpus = 1 };
-  g_autoptr(ChronosVmConfig) config = chronos_vm_config_new_for_host (&big);
-  g_autoptr(ChronosVmConfig) tiny = chronos_vm_config_new_for_host (&small);
-  g_autoptr(ChronosVmConfig) blind = chronos_vm_config_new_for_host (&unknown);
+  g_autoptr (ChronosVmConfig) config = chronos_vm_config_new_for_host (&big);
+  g_autoptr (ChronosVmConfig) tiny = chronos_vm_config_new_for_host (&small);
+  g_autoptr (ChronosVmConfig) blind = chronos_vm_config_new_for_host (&unknown);
 
   g_assert_cmpuint (chronos_vm_config_get_memory_mib (config), ==, 4096);
   g_assert_cmpuint (chronos_vm_config_get_cpus (config), ==, 2);
@@ -62,7 +62,7 @@ test_defaults (void)
 
   /* The real host: within bounds. */
   {
-    g_autoptr(ChronosVmConfig) real = chronos_vm_config_new ();
+    g_autoptr (ChronosVmConfig) real = chronos_vm_config_new ();
 
     g_assert_cmpuint (chronos_vm_config_get_memory_mib (real), >=, CHRONOS_VM_CONFIG_MIN_MEMORY_MIB);
     g_assert_cmpuint (chronos_vm_config_get_memory_mib (real), <=, 4096);
@@ -74,7 +74,7 @@ test_defaults (void)
 static void
 test_resolve_firmware (void)
 {
-  g_autoptr(ChronosVmConfig) config = chronos_vm_config_new ();
+  g_autoptr (ChronosVmConfig) config = chronos_vm_config_new ();
 
   g_assert_cmpint (chronos_vm_config_resolve_firmware (config, CHRONOS_PARTITION_STYLE_GPT), ==, CHRONOS_FIRMWARE_MODE_UEFI);
   g_assert_cmpint (chronos_vm_config_resolve_firmware (config, CHRONOS_PARTITION_STYLE_MBR), ==, CHRONOS_FIRMWARE_MODE_BIOS);
@@ -88,10 +88,10 @@ test_resolve_firmware (void)
 static void
 test_notify (void)
 {
-  g_autoptr(ChronosVmConfig) config = chronos_vm_config_new ();
-  g_autoptr(GHashTable) counts = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (ChronosVmConfig) config = chronos_vm_config_new ();
+  g_autoptr (GHashTable) counts = g_hash_table_new (g_str_hash, g_str_equal);
   g_autofree GParamSpec **pspecs = NULL;
-  guint n_pspecs = 0;
+  guint                   n_pspecs = 0;
 
   g_signal_connect (config, "notify", G_CALLBACK (count_cb), counts);
 
@@ -142,7 +142,7 @@ test_notify (void)
 
   /* The copy is independent and equal. */
   {
-    g_autoptr(ChronosVmConfig) copy = chronos_vm_config_copy (config);
+    g_autoptr (ChronosVmConfig) copy = chronos_vm_config_copy (config);
 
     g_assert_cmpuint (chronos_vm_config_get_memory_mib (copy), ==, 2048);
     g_assert_cmpstr (chronos_vm_config_get_serial_path (copy), ==, "/x/serial.log");
@@ -162,7 +162,7 @@ test_out_of_range (void)
 {
   if (g_test_subprocess ())
     {
-      g_autoptr(ChronosVmConfig) config = chronos_vm_config_new ();
+      g_autoptr (ChronosVmConfig) config = chronos_vm_config_new ();
 
       chronos_vm_config_set_memory_mib (config, 100);
       return;
@@ -176,8 +176,8 @@ static void
 test_clamp (void)
 {
   ChronosHostResources host = { .total_memory = 8 * GIB, .available_memory = 4 * GIB, .n_cpus = 2 };
-  g_autoptr(ChronosVmConfig) config = chronos_vm_config_new_for_host (&host);
-  g_autoptr(GHashTable) counts = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (ChronosVmConfig) config = chronos_vm_config_new_for_host (&host);
+  g_autoptr (GHashTable) counts = g_hash_table_new (g_str_hash, g_str_equal);
   g_autofree char *note = NULL;
 
   g_signal_connect (config, "notify", G_CALLBACK (count_cb), counts);
@@ -221,15 +221,15 @@ test_clamp (void)
 
   /* The real host never refuses its own default after clamping. */
   {
-    g_autoptr(ChronosVmConfig) real = chronos_vm_config_new ();
+    g_autoptr (ChronosVmConfig) real = chronos_vm_config_new ();
     ChronosHostResources now;
 
     chronos_vm_config_set_memory_mib (real, CHRONOS_VM_CONFIG_MAX_MEMORY_MIB);
     g_assert_true (chronos_vm_config_clamp_to_host (real, &note));
     g_assert_nonnull (note);
     chronos_host_query_resources (&now);
-    g_assert_cmpuint ((guint64) chronos_vm_config_get_memory_mib (real) << 20, <=,
-                      MAX (now.available_memory, (guint64) CHRONOS_VM_CONFIG_MIN_MEMORY_MIB << 20));
+    g_assert_cmpuint ((guint64)chronos_vm_config_get_memory_mib (real) << 20, <=,
+                      MAX (now.available_memory, (guint64)CHRONOS_VM_CONFIG_MIN_MEMORY_MIB << 20));
   }
 }
 
@@ -237,17 +237,17 @@ static void
 test_meminfo (void)
 {
   const char *modern =
-    "MemTotal:        8029876 kB\n"
-    "MemFree:          512000 kB\n"
-    "MemAvailable:    4194304 kB\n"
-    "Buffers:          100000 kB\n"
-    "Cached:          2000000 kB\n";
+      "MemTotal:        8029876 kB\n"
+      "MemFree:          512000 kB\n"
+      "MemAvailable:    4194304 kB\n"
+      "Buffers:          100000 kB\n"
+      "Cached:          2000000 kB\n";
   const char *old =
-    "MemTotal:        2097152 kB\n"
-    "MemFree:          524288 kB\n"
-    "Buffers:          262144 kB\n"
-    "Cached:           262144 kB\n";
-  guint64 total = 0, available = 0;
+      "MemTotal:        2097152 kB\n"
+      "MemFree:          524288 kB\n"
+      "Buffers:          262144 kB\n"
+      "Cached:           262144 kB\n";
+  guint64              total = 0, available = 0;
   ChronosHostResources host;
 
   g_assert_true (chronos_host_parse_meminfo (modern, &total, &available));

@@ -21,7 +21,7 @@ static void
 fixture_set_up (Fixture      *fixture,
                 gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
 
   fixture->root = g_dir_make_tmp ("chronos-firmware-XXXXXX", &error);
   g_assert_no_error (error);
@@ -30,7 +30,7 @@ fixture_set_up (Fixture      *fixture,
 static void
 remove_tree (const char *path)
 {
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
   const char *name;
 
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
@@ -58,7 +58,7 @@ make_file (const char *dir,
            const char *name,
            const char *contents)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   char *path = g_build_filename (dir, name, NULL);
 
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
@@ -115,9 +115,9 @@ test_descriptors (Fixture      *fixture,
   g_autofree char *code = make_file (files, "code.fd", "code");
   g_autofree char *vars = make_file (files, "vars.fd", "vars");
   g_autofree char *code2 = make_file (files, "code2.fd", "code2");
-  const char *dirs[] = { low, high, NULL };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(ChronosFirmware) firmware = NULL;
+  const char      *dirs[] = { low, high, NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ChronosFirmware) firmware = NULL;
 
   /* Ranked by name: every earlier one is unusable for a reason. */
   add_descriptor (low, "10-secure.json", code, vars, "x86_64", "pc-q35-*", "\"requires-smm\", \"secure-boot\"", "secure");
@@ -162,10 +162,10 @@ test_names (Fixture      *fixture,
   g_autofree char *desc = g_build_filename (fixture->root, "firmware", NULL);
   g_autofree char *a = g_build_filename (fixture->root, "a", NULL);
   g_autofree char *b = g_build_filename (fixture->root, "b", NULL);
-  const char *descriptor_dirs[] = { desc, NULL };
-  const char *search_dirs[] = { a, b, NULL };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(ChronosFirmware) firmware = NULL;
+  const char      *descriptor_dirs[] = { desc, NULL };
+  const char      *search_dirs[] = { a, b, NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ChronosFirmware) firmware = NULL;
 
   /* An MSYS2-style descriptor whose paths do not exist here. */
   add_descriptor (desc, "60-msys.json", "/ucrt64/share/qemu/edk2-x86_64-code.fd",
@@ -198,8 +198,8 @@ test_missing (Fixture      *fixture,
               gconstpointer data)
 {
   const char *nothing[] = { fixture->root, NULL };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(ChronosFirmware) firmware = chronos_firmware_find_in (nothing, nothing, &error);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ChronosFirmware) firmware = chronos_firmware_find_in (nothing, nothing, &error);
 
   g_assert_null (firmware);
   g_assert_error (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_FIRMWARE_MISSING);
@@ -218,9 +218,9 @@ test_user_override (Fixture      *fixture,
   g_autofree char *user_dir = g_build_filename (g_get_user_config_dir (), "qemu", "firmware", NULL);
   g_autofree char *code = make_file (fixture->root, "my code.fd", "c");
   g_autofree char *vars = make_file (fixture->root, "my vars.fd", "v");
-  g_autoptr(GError) error = NULL;
-  g_autoptr(ChronosFirmware) system = chronos_firmware_find (NULL, &error);
-  g_autoptr(ChronosFirmware) mine = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ChronosFirmware) system = chronos_firmware_find (NULL, &error);
+  g_autoptr (ChronosFirmware) mine = NULL;
 
   if (system == NULL)
     {
@@ -253,8 +253,12 @@ find_cb (GObject      *source,
          GAsyncResult *result,
          gpointer      user_data)
 {
-  struct { ChronosFirmware *firmware; gboolean done; } *out = user_data;
-  g_autoptr(GError) error = NULL;
+  struct
+  {
+    ChronosFirmware *firmware;
+    gboolean         done;
+  } *out = user_data;
+  g_autoptr (GError) error = NULL;
 
   out->firmware = chronos_firmware_find_finish (result, &error);
   out->done = TRUE;
@@ -268,14 +272,18 @@ static void
 test_async_and_bios_image (Fixture      *fixture,
                            gconstpointer data)
 {
-  struct { ChronosFirmware *firmware; gboolean done; } result = { NULL, FALSE };
-  g_autoptr(ChronosFirmware) firmware = NULL;
-  g_autoptr(GError) error = NULL;
+  struct
+  {
+    ChronosFirmware *firmware;
+    gboolean         done;
+  } result = { NULL, FALSE };
+  g_autoptr (ChronosFirmware) firmware = NULL;
+  g_autoptr (GError) error = NULL;
   g_autofree char *image = g_build_filename (fixture->root, "ovmf, whpx.fd", NULL);
   g_autofree char *vars = NULL;
   g_autofree char *code = NULL;
   g_autofree char *joined = NULL;
-  gsize vars_len, code_len, joined_len;
+  gsize            vars_len, code_len, joined_len;
 
   chronos_firmware_find_async (NULL, NULL, find_cb, &result);
   while (!result.done)

@@ -24,23 +24,23 @@
 #include "chronos-qemu-command.h"
 #include "chronos-qemu-error.h"
 
-static ChronosQemu *qemu;
+static ChronosQemu     *qemu;
 static ChronosFirmware *firmware;
 
 typedef struct
 {
-  char *base;    /* the temporary directory */
-  char *dir;     /* BASE/back up, copy é */
-  char *image;   /* the "backup" */
+  char *base;  /* the temporary directory */
+  char *dir;   /* BASE/back up, copy é */
+  char *image; /* the "backup" */
   char *overlay;
-  char *hash;    /* SHA-256 of the image before the test */
+  char *hash; /* SHA-256 of the image before the test */
 } Fixture;
 
 static void
 run_or_die (const char *const *argv)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
 
   g_assert_no_error (error);
   g_subprocess_wait_check (process, NULL, &error);
@@ -50,20 +50,20 @@ run_or_die (const char *const *argv)
 static char *
 sha256_file (const char *path)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   g_autofree char *data = NULL;
-  gsize len = 0;
+  gsize            len = 0;
 
   g_file_get_contents (path, &data, &len, &error);
   g_assert_no_error (error);
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, len);
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)data, len);
 }
 
 static void
 fixture_set_up (Fixture      *fixture,
                 gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   const char *img = chronos_qemu_get_img_path (qemu);
 
   fixture->base = g_dir_make_tmp ("chronos-launch-XXXXXX", &error);
@@ -77,9 +77,9 @@ fixture_set_up (Fixture      *fixture,
     /* A 4 MiB disk with a known pattern, converted to VHDX by qemu-img. */
     g_autofree char *raw = g_build_filename (fixture->base, "pattern.raw", NULL);
     g_autofree char *pattern = g_malloc (4 << 20);
-    const char *convert[] = { img, "convert", "-q", "-f", "raw", "-O", "vhdx", raw, fixture->image, NULL };
-    const char *overlay[] = { img, "create", "-q", "-f", "qcow2", "-b", fixture->image, "-F", "vhdx",
-                              fixture->overlay, NULL };
+    const char      *convert[] = { img, "convert", "-q", "-f", "raw", "-O", "vhdx", raw, fixture->image, NULL };
+    const char      *overlay[] = { img, "create", "-q", "-f", "qcow2", "-b", fixture->image, "-F", "vhdx",
+                                   fixture->overlay, NULL };
 
     memset (pattern, 0x5a, 4 << 20);
     g_file_set_contents (raw, pattern, 4 << 20, &error);
@@ -93,7 +93,7 @@ fixture_set_up (Fixture      *fixture,
 static void
 remove_tree (const char *path)
 {
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
   const char *name;
 
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
@@ -137,9 +137,9 @@ typedef struct
 static JsonNode *
 qmp_read (Qmp *qmp)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   g_autofree char *line = g_data_input_stream_read_line_utf8 (qmp->in, NULL, NULL, &error);
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonParser) parser = json_parser_new ();
 
   g_assert_no_error (error);
   g_assert_nonnull (line);
@@ -153,7 +153,7 @@ static JsonNode *
 qmp_execute (Qmp        *qmp,
              const char *command)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   g_autofree char *text = g_strdup_printf ("{\"execute\": \"%s\"}\n", command);
 
   g_output_stream_write_all (qmp->out, text, strlen (text), NULL, NULL, &error);
@@ -161,7 +161,7 @@ qmp_execute (Qmp        *qmp,
 
   for (;;)
     {
-      g_autoptr(JsonNode) reply = qmp_read (qmp);
+      g_autoptr (JsonNode) reply = qmp_read (qmp);
       JsonObject *object = json_node_get_object (reply);
 
       if (json_object_has_member (object, "event"))
@@ -177,18 +177,18 @@ qmp_execute (Qmp        *qmp,
 }
 
 static gboolean
-qmp_connect (Qmp          *qmp,
-             const char   *path,
-             GSubprocess  *process)
+qmp_connect (Qmp         *qmp,
+             const char  *path,
+             GSubprocess *process)
 {
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketAddress) address = g_unix_socket_address_new (path);
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketAddress) address = g_unix_socket_address_new (path);
   gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
 
   /* QEMU creates the socket while it starts; it may also fail first. */
   while (g_get_monotonic_time () < deadline)
     {
-      g_autoptr(GError) error = NULL;
+      g_autoptr (GError) error = NULL;
 
       qmp->connection = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (address), NULL, &error);
       if (qmp->connection != NULL)
@@ -205,8 +205,8 @@ qmp_connect (Qmp          *qmp,
   qmp->out = g_io_stream_get_output_stream (G_IO_STREAM (qmp->connection));
 
   {
-    g_autoptr(JsonNode) greeting = qmp_read (qmp);
-    g_autoptr(JsonNode) reply = NULL;
+    g_autoptr (JsonNode) greeting = qmp_read (qmp);
+    g_autoptr (JsonNode) reply = NULL;
 
     g_assert_true (json_object_has_member (json_node_get_object (greeting), "QMP"));
     reply = qmp_execute (qmp, "qmp_capabilities");
@@ -270,14 +270,14 @@ launch_and_quit (Fixture                 *fixture,
                  const ChronosLaunchSpec *spec,
                  const LaunchCheck       *check)
 {
-  g_autoptr(GError) error = NULL;
-  g_auto(GStrv) argv = chronos_qemu_command_build (spec, &error);
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) argv = chronos_qemu_command_build (spec, &error);
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GSubprocess) process = NULL;
   g_autofree char *log_path = g_build_filename (fixture->dir, "qemu, log.txt", NULL);
-  g_autoptr(JsonNode) nodes = NULL;
-  g_autoptr(JsonNode) status = NULL;
-  g_autoptr(JsonNode) quit = NULL;
+  g_autoptr (JsonNode) nodes = NULL;
+  g_autoptr (JsonNode) status = NULL;
+  g_autoptr (JsonNode) quit = NULL;
   Qmp qmp = { NULL };
 
   g_assert_no_error (error);
@@ -291,7 +291,7 @@ launch_and_quit (Fixture                 *fixture,
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_subprocess_launcher_set_stderr_file_path (launcher, log_path);
-  process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv, &error);
+  process = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv, &error);
   g_assert_no_error (error);
 
   if (!qmp_connect (&qmp, spec->qmp_socket, process))
@@ -329,8 +329,8 @@ launch_and_quit (Fixture                 *fixture,
 
   if (check->run)
     {
-      g_autoptr(JsonNode) cont = qmp_execute (&qmp, "cont");
-      g_autoptr(JsonNode) running = NULL;
+      g_autoptr (JsonNode) cont = qmp_execute (&qmp, "cont");
+      g_autoptr (JsonNode) running = NULL;
 
       g_usleep (500 * 1000);
       running = qmp_execute (&qmp, "query-status");
@@ -360,7 +360,7 @@ spec_init (ChronosLaunchSpec *spec,
   static const ChronosAccelKind linux_accels[] = { CHRONOS_ACCEL_KIND_KVM, CHRONOS_ACCEL_KIND_TCG };
 
   *qmp_out = g_build_filename (fixture->dir, "qmp, 1.sock", NULL);
-  *spec = (ChronosLaunchSpec) {
+  *spec = (ChronosLaunchSpec){
     .system_path = chronos_qemu_get_system_path (qemu),
     .config = config,
     .firmware = CHRONOS_FIRMWARE_MODE_BIOS,
@@ -391,12 +391,12 @@ static void
 test_bios_vnc_serial_iso (Fixture      *fixture,
                           gconstpointer data)
 {
-  g_autoptr(ChronosVmConfig) config = small_config ();
+  g_autoptr (ChronosVmConfig) config = small_config ();
   g_autofree char *qmp = NULL;
   g_autofree char *vnc = g_build_filename (fixture->dir, "vnc, 1.sock", NULL);
   g_autofree char *serial = g_build_filename (fixture->dir, "serial, é.log", NULL);
   g_autofree char *iso = g_build_filename (fixture->dir, "virtio, win.iso", NULL);
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   ChronosLaunchSpec spec;
   const LaunchCheck check = { .run = TRUE, .expect_vnc = TRUE };
 
@@ -419,12 +419,12 @@ test_uefi_nvme (Fixture      *fixture,
                 gconstpointer data)
 {
   static const ChronosAccelKind tcg[] = { CHRONOS_ACCEL_KIND_TCG };
-  g_autoptr(ChronosVmConfig) config = small_config ();
+  g_autoptr (ChronosVmConfig) config = small_config ();
   g_autofree char *qmp = NULL;
   g_autofree char *vars = g_build_filename (fixture->dir, "vars, 1.fd", NULL);
   g_autofree char *contents = NULL;
-  gsize len = 0;
-  g_autoptr(GError) error = NULL;
+  gsize            len = 0;
+  g_autoptr (GError) error = NULL;
   ChronosLaunchSpec spec;
   const LaunchCheck check = { .run = TRUE };
 
@@ -455,10 +455,10 @@ test_bios_image_ide (Fixture      *fixture,
                      gconstpointer data)
 {
   static const ChronosAccelKind tcg[] = { CHRONOS_ACCEL_KIND_TCG };
-  g_autoptr(ChronosVmConfig) config = small_config ();
+  g_autoptr (ChronosVmConfig) config = small_config ();
   g_autofree char *qmp = NULL;
   g_autofree char *bios = g_build_filename (fixture->dir, "ovmf, whpx é.fd", NULL);
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   ChronosLaunchSpec spec;
   const LaunchCheck check = { .run = TRUE };
 
@@ -485,12 +485,12 @@ static void
 test_writable_virtio (Fixture      *fixture,
                       gconstpointer data)
 {
-  g_autoptr(ChronosVmConfig) config = small_config ();
+  g_autoptr (ChronosVmConfig) config = small_config ();
   g_autofree char *qmp = NULL;
   g_autofree char *copy = g_build_filename (fixture->dir, "writable, copy.vhdx", NULL);
   g_autofree char *contents = NULL;
-  gsize len = 0;
-  g_autoptr(GError) error = NULL;
+  gsize            len = 0;
+  g_autoptr (GError) error = NULL;
   ChronosLaunchSpec spec;
   const LaunchCheck check = { 0 };
 
@@ -513,10 +513,10 @@ static void
 test_nvme_iso (Fixture      *fixture,
                gconstpointer data)
 {
-  g_autoptr(ChronosVmConfig) config = small_config ();
+  g_autoptr (ChronosVmConfig) config = small_config ();
   g_autofree char *qmp = NULL;
   g_autofree char *iso = g_build_filename (fixture->dir, "drivers.iso", NULL);
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   ChronosLaunchSpec spec;
   const LaunchCheck check = { 0 };
 
@@ -532,7 +532,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   int status;
 
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);

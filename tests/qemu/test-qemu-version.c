@@ -15,8 +15,8 @@ test_parse_version (void)
   struct
   {
     const char *text;
-    gboolean ok;
-    guint major, minor, micro;
+    gboolean    ok;
+    guint       major, minor, micro;
   } cases[] = {
     { "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright ...", TRUE, 7, 2, 22 },
     { "QEMU emulator version 10.1.2 (v10.1.2-12-gdeadbeef)", TRUE, 10, 1, 2 },
@@ -30,7 +30,7 @@ test_parse_version (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      guint major = 99, minor = 99, micro = 99;
+      guint    major = 99, minor = 99, micro = 99;
       gboolean ok = chronos_qemu_parse_version (cases[i].text, &major, &minor, &micro);
 
       g_assert_cmpint (ok, ==, cases[i].ok);
@@ -75,13 +75,13 @@ test_hints (void)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *qemu = chronos_qemu_install_hint_for_os_release (CHRONOS_QEMU_COMPONENT_QEMU,
-                                                                       cases[i].os_release);
+                                                                        cases[i].os_release);
 
       g_assert_cmpstr (qemu, ==, cases[i].qemu);
       if (cases[i].firmware != NULL)
         {
           g_autofree char *firmware = chronos_qemu_install_hint_for_os_release (CHRONOS_QEMU_COMPONENT_FIRMWARE,
-                                                                               cases[i].os_release);
+                                                                                cases[i].os_release);
 
           g_assert_cmpstr (firmware, ==, cases[i].firmware);
         }

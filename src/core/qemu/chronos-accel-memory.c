@@ -59,8 +59,8 @@ group_name (ChronosAccelKind    hardware,
 static GKeyFile *
 load_key_file (const char *path)
 {
-  g_autoptr(GKeyFile) key_file = g_key_file_new ();
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GKeyFile) key_file = g_key_file_new ();
+  g_autoptr (GError) error = NULL;
 
   if (!g_key_file_load_from_file (key_file, path, G_KEY_FILE_KEEP_COMMENTS, &error) &&
       !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
@@ -80,7 +80,7 @@ chronos_accel_memory_lookup (ChronosAccelKind    hardware,
 {
   g_autofree char *path = NULL;
   g_autofree char *group = NULL;
-  g_autoptr(GKeyFile) key_file = NULL;
+  g_autoptr (GKeyFile) key_file = NULL;
 
   if (reason != NULL)
     *reason = NULL;
@@ -109,7 +109,7 @@ save_key_file (GKeyFile   *key_file,
       int saved_errno = errno;
 
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-                   _("Could not create the folder “%s”: %s"), dir, g_strerror (saved_errno));
+                   _ ("Could not create the folder “%s”: %s"), dir, g_strerror (saved_errno));
       return FALSE;
     }
   return g_key_file_save_to_file (key_file, path, error);
@@ -124,8 +124,8 @@ chronos_accel_memory_remember (ChronosAccelKind    hardware,
 {
   g_autofree char *path = NULL;
   g_autofree char *group = NULL;
-  g_autoptr(GKeyFile) key_file = NULL;
-  g_autoptr(GDateTime) now = NULL;
+  g_autoptr (GKeyFile) key_file = NULL;
+  g_autoptr (GDateTime) now = NULL;
   g_autofree char *time = NULL;
 
   g_return_val_if_fail (firmware_key (firmware) != NULL, FALSE);
@@ -156,7 +156,7 @@ chronos_accel_memory_forget (ChronosAccelKind    hardware,
 {
   g_autofree char *path = NULL;
   g_autofree char *group = NULL;
-  g_autoptr(GKeyFile) key_file = NULL;
+  g_autoptr (GKeyFile) key_file = NULL;
 
   g_return_val_if_fail (firmware_key (firmware) != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);

@@ -28,29 +28,29 @@ gboolean chronos_accel_whpx_probe (char **reason);
 gboolean
 chronos_accel_whpx_probe (char **reason)
 {
-  HMODULE module;
+  HMODULE              module;
   WHvGetCapabilityFunc get_capability;
-  BOOL present = FALSE;
-  UINT32 written = 0;
-  HRESULT hr;
+  BOOL                 present = FALSE;
+  UINT32               written = 0;
+  HRESULT              hr;
 
   /* Only from System32: never a DLL planted next to the executable. */
   module = LoadLibraryExW (L"WinHvPlatform.dll", NULL, LOAD_LIBRARY_SEARCH_SYSTEM32);
   if (module == NULL)
     {
       if (reason != NULL)
-        *reason = g_strdup (_("The Windows Hypervisor Platform is not enabled: turn on "
-                              "“Windows Hypervisor Platform” in Windows Features and restart."));
+        *reason = g_strdup (_ ("The Windows Hypervisor Platform is not enabled: turn on "
+                               "“Windows Hypervisor Platform” in Windows Features and restart."));
       return FALSE;
     }
 
-  get_capability = (WHvGetCapabilityFunc) GetProcAddress (module, "WHvGetCapability");
+  get_capability = (WHvGetCapabilityFunc)GetProcAddress (module, "WHvGetCapability");
   if (get_capability == NULL)
     {
       FreeLibrary (module);
       if (reason != NULL)
-        *reason = g_strdup (_("WinHvPlatform.dll has no WHvGetCapability: this Windows is too old "
-                              "for the Windows Hypervisor Platform."));
+        *reason = g_strdup (_ ("WinHvPlatform.dll has no WHvGetCapability: this Windows is too old "
+                               "for the Windows Hypervisor Platform."));
       return FALSE;
     }
 
@@ -61,15 +61,15 @@ chronos_accel_whpx_probe (char **reason)
   if (FAILED (hr))
     {
       if (reason != NULL)
-        *reason = g_strdup_printf (_("The Windows Hypervisor Platform does not answer (error 0x%08lx)."),
-                                   (unsigned long) hr);
+        *reason = g_strdup_printf (_ ("The Windows Hypervisor Platform does not answer (error 0x%08lx)."),
+                                   (unsigned long)hr);
       return FALSE;
     }
   if (!present)
     {
       if (reason != NULL)
-        *reason = g_strdup (_("No hypervisor is running: enable virtualization (VT-x or AMD-V) in the "
-                              "firmware settings and turn on “Windows Hypervisor Platform”."));
+        *reason = g_strdup (_ ("No hypervisor is running: enable virtualization (VT-x or AMD-V) in the "
+                               "firmware settings and turn on “Windows Hypervisor Platform”."));
       return FALSE;
     }
   return TRUE;

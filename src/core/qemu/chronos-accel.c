@@ -74,16 +74,16 @@ chronos_accel_kind_get_label (ChronosAccelKind kind)
   switch (kind)
     {
     case CHRONOS_ACCEL_KIND_TCG:
-      return _("Software emulation — slower");
+      return _ ("Software emulation — slower");
     case CHRONOS_ACCEL_KIND_KVM:
-      return _("Hardware acceleration (KVM)");
+      return _ ("Hardware acceleration (KVM)");
     case CHRONOS_ACCEL_KIND_WHPX:
-      return _("Hardware acceleration (Windows Hypervisor Platform)");
+      return _ ("Hardware acceleration (Windows Hypervisor Platform)");
     case CHRONOS_ACCEL_KIND_HVF:
-      return _("Hardware acceleration (Hypervisor.framework)");
+      return _ ("Hardware acceleration (Hypervisor.framework)");
     case CHRONOS_ACCEL_KIND_UNKNOWN:
     default:
-      return _("Unknown accelerator");
+      return _ ("Unknown accelerator");
     }
 }
 
@@ -153,14 +153,14 @@ probe_kvm (char **reason)
       if (reason == NULL)
         return FALSE;
       if (saved_errno == ENOENT || saved_errno == ENODEV || saved_errno == ENXIO)
-        *reason = g_strdup (_("/dev/kvm does not exist: enable virtualization (VT-x or AMD-V) "
-                              "in the firmware settings and load the kvm module."));
+        *reason = g_strdup (_ ("/dev/kvm does not exist: enable virtualization (VT-x or AMD-V) "
+                               "in the firmware settings and load the kvm module."));
       else if (saved_errno == EACCES || saved_errno == EPERM)
-        *reason = g_strdup_printf (_("/dev/kvm is not accessible (%s): add yourself to the kvm "
-                                     "group and log in again."),
+        *reason = g_strdup_printf (_ ("/dev/kvm is not accessible (%s): add yourself to the kvm "
+                                      "group and log in again."),
                                    g_strerror (saved_errno));
       else
-        *reason = g_strdup_printf (_("/dev/kvm cannot be opened: %s."),
+        *reason = g_strdup_printf (_ ("/dev/kvm cannot be opened: %s."),
                                    g_strerror (saved_errno));
       return FALSE;
     }
@@ -172,7 +172,7 @@ probe_kvm (char **reason)
   if (version < 0)
     {
       if (reason != NULL)
-        *reason = g_strdup_printf (_("KVM does not answer (%s)."), g_strerror (saved_errno));
+        *reason = g_strdup_printf (_ ("KVM does not answer (%s)."), g_strerror (saved_errno));
       return FALSE;
     }
   /* 12 has been the only stable KVM API version since Linux 2.6.22; QEMU
@@ -180,7 +180,7 @@ probe_kvm (char **reason)
   if (version != KVM_API_VERSION)
     {
       if (reason != NULL)
-        *reason = g_strdup_printf (_("KVM has API version %d; QEMU needs %d."),
+        *reason = g_strdup_printf (_ ("KVM has API version %d; QEMU needs %d."),
                                    version, KVM_API_VERSION);
       return FALSE;
     }
@@ -205,7 +205,7 @@ chronos_accel_probe (ChronosAccelKind kind,
       return probe_kvm (reason);
 #else
       if (reason != NULL)
-        *reason = g_strdup (_("KVM exists only on Linux."));
+        *reason = g_strdup (_ ("KVM exists only on Linux."));
       return FALSE;
 #endif
 
@@ -214,20 +214,20 @@ chronos_accel_probe (ChronosAccelKind kind,
       return chronos_accel_whpx_probe (reason);
 #else
       if (reason != NULL)
-        *reason = g_strdup (_("The Windows Hypervisor Platform exists only on Windows."));
+        *reason = g_strdup (_ ("The Windows Hypervisor Platform exists only on Windows."));
       return FALSE;
 #endif
 
     case CHRONOS_ACCEL_KIND_HVF:
       /* Chronos is not built for macOS yet: nothing probes HVF. */
       if (reason != NULL)
-        *reason = g_strdup (_("Chronos cannot use Hypervisor.framework yet."));
+        *reason = g_strdup (_ ("Chronos cannot use Hypervisor.framework yet."));
       return FALSE;
 
     case CHRONOS_ACCEL_KIND_UNKNOWN:
     default:
       if (reason != NULL)
-        *reason = g_strdup (_("This host has no hardware accelerator QEMU can use."));
+        *reason = g_strdup (_ ("This host has no hardware accelerator QEMU can use."));
       return FALSE;
     }
 }
@@ -241,9 +241,9 @@ chronos_accel_plan (ChronosAccelMode mode,
                     char           **note,
                     GError         **error)
 {
-  g_autoptr(GArray) plan = g_array_sized_new (FALSE, FALSE, sizeof (ChronosAccelKind), 2);
+  g_autoptr (GArray) plan = g_array_sized_new (FALSE, FALSE, sizeof (ChronosAccelKind), 2);
   const ChronosAccelKind tcg = CHRONOS_ACCEL_KIND_TCG;
-  gboolean has_hardware = hardware_kind != CHRONOS_ACCEL_KIND_UNKNOWN &&
+  gboolean               has_hardware = hardware_kind != CHRONOS_ACCEL_KIND_UNKNOWN &&
                           hardware_kind != CHRONOS_ACCEL_KIND_TCG;
 
   if (note != NULL)
@@ -256,10 +256,10 @@ chronos_accel_plan (ChronosAccelMode mode,
         {
           if (hardware_reason != NULL)
             g_set_error (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_ACCEL_UNAVAILABLE,
-                         _("Hardware acceleration is not available: %s"), hardware_reason);
+                         _ ("Hardware acceleration is not available: %s"), hardware_reason);
           else
             g_set_error_literal (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_ACCEL_UNAVAILABLE,
-                                 _("Hardware acceleration is not available on this host."));
+                                 _ ("Hardware acceleration is not available on this host."));
           return NULL;
         }
       g_array_append_val (plan, hardware_kind);
@@ -277,16 +277,16 @@ chronos_accel_plan (ChronosAccelMode mode,
         }
       else if (note != NULL && has_hardware)
         {
-          const char *name = chronos_accel_kind_to_string (hardware_kind);
+          const char      *name = chronos_accel_kind_to_string (hardware_kind);
           g_autofree char *upper = g_ascii_strup (name, -1);
 
           if (hardware_known_bad)
-            *note = g_strdup_printf (_("Using software emulation: %s failed with this firmware on this host before (%s)."),
-                                     upper, hardware_reason ? hardware_reason : _("no reason recorded"));
+            *note = g_strdup_printf (_ ("Using software emulation: %s failed with this firmware on this host before (%s)."),
+                                     upper, hardware_reason ? hardware_reason : _ ("no reason recorded"));
           else if (hardware_reason != NULL)
-            *note = g_strdup_printf (_("Using software emulation: %s"), hardware_reason);
+            *note = g_strdup_printf (_ ("Using software emulation: %s"), hardware_reason);
           else
-            *note = g_strdup_printf (_("Using software emulation: %s is not available."), upper);
+            *note = g_strdup_printf (_ ("Using software emulation: %s is not available."), upper);
         }
       /* TCG always comes last: QEMU falls back to it by itself when the
        * hardware accelerator cannot even start. */
@@ -306,8 +306,8 @@ chronos_accel_plan_for_host (ChronosAccelMode    mode,
   ChronosAccelKind hardware = chronos_accel_host_hardware_kind ();
   g_autofree char *probe_reason = NULL;
   g_autofree char *memory_reason = NULL;
-  gboolean usable = FALSE;
-  gboolean known_bad = FALSE;
+  gboolean         usable = FALSE;
+  gboolean         known_bad = FALSE;
 
   if (mode != CHRONOS_ACCEL_MODE_TCG)
     {

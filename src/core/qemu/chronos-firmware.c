@@ -20,7 +20,7 @@
 
 struct _ChronosFirmware
 {
-  GObject               parent_instance;
+  GObject parent_instance;
 
   char                 *code_path;
   char                 *vars_path;
@@ -153,16 +153,16 @@ targets_q35_x86_64 (JsonArray *targets)
 
   for (guint i = 0; i < json_array_get_length (targets); i++)
     {
-      JsonNode *node = json_array_get_element (targets, i);
+      JsonNode   *node = json_array_get_element (targets, i);
       JsonObject *target = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-      JsonArray *machines;
+      JsonArray  *machines;
 
       if (g_strcmp0 (member_string (target, "architecture"), "x86_64") != 0)
         continue;
       machines = member_array (target, "machines");
       for (guint m = 0; machines != NULL && m < json_array_get_length (machines); m++)
         {
-          JsonNode *machine = json_array_get_element (machines, m);
+          JsonNode   *machine = json_array_get_element (machines, m);
           const char *glob;
 
           if (!JSON_NODE_HOLDS_VALUE (machine) || json_node_get_value_type (machine) != G_TYPE_STRING)
@@ -183,13 +183,13 @@ targets_q35_x86_64 (JsonArray *targets)
 static ChronosFirmware *
 firmware_from_descriptor (const char *path)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-  g_autoptr(ChronosFirmware) self = NULL;
-  JsonNode *root;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ChronosFirmware) self = NULL;
+  JsonNode   *root;
   JsonObject *object;
   JsonObject *mapping;
-  JsonArray *features;
+  JsonArray  *features;
   const char *code;
   const char *vars;
   const char *mode;
@@ -244,15 +244,15 @@ compare_names (gconstpointer a,
                gconstpointer b,
                gpointer      user_data)
 {
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
+  return strcmp (*(const char *const *)a, *(const char *const *)b);
 }
 
 static ChronosFirmware *
 find_by_descriptor (const char *const *descriptor_dirs)
 {
-  g_autoptr(GHashTable) by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GHashTable) by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autofree gpointer *names = NULL;
-  guint n_names = 0;
+  guint                n_names = 0;
 
   if (descriptor_dirs == NULL)
     return NULL;
@@ -260,7 +260,7 @@ find_by_descriptor (const char *const *descriptor_dirs)
   /* Later directories replace earlier files of the same name. */
   for (guint d = 0; descriptor_dirs[d] != NULL; d++)
     {
-      g_autoptr(GDir) dir = g_dir_open (descriptor_dirs[d], 0, NULL);
+      g_autoptr (GDir) dir = g_dir_open (descriptor_dirs[d], 0, NULL);
       const char *name;
 
       if (dir == NULL)
@@ -280,15 +280,15 @@ find_by_descriptor (const char *const *descriptor_dirs)
 
   for (guint i = 0; i < n_names; i++)
     {
-      const char *path = g_hash_table_lookup (by_name, names[i]);
+      const char      *path = g_hash_table_lookup (by_name, names[i]);
       ChronosFirmware *firmware;
 
       /* An empty file hides a same-named descriptor of lower priority. */
       if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
         {
-          g_autoptr(GFile) file = g_file_new_for_path (path);
-          g_autoptr(GFileInfo) info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_SIZE,
-                                                         G_FILE_QUERY_INFO_NONE, NULL, NULL);
+          g_autoptr (GFile) file = g_file_new_for_path (path);
+          g_autoptr (GFileInfo) info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_SIZE,
+                                                          G_FILE_QUERY_INFO_NONE, NULL, NULL);
 
           if (info != NULL && g_file_info_get_size (info) == 0)
             continue;
@@ -345,7 +345,7 @@ chronos_firmware_find_in (const char *const *descriptor_dirs,
 
   hint = chronos_qemu_install_hint (CHRONOS_QEMU_COMPONENT_FIRMWARE);
   g_set_error (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_FIRMWARE_MISSING,
-               _("UEFI firmware (OVMF) is not installed, so this backup cannot start. %s"), hint);
+               _ ("UEFI firmware (OVMF) is not installed, so this backup cannot start. %s"), hint);
   return NULL;
 }
 
@@ -353,8 +353,8 @@ ChronosFirmware *
 chronos_firmware_find (ChronosQemu *qemu,
                        GError     **error)
 {
-  g_autoptr(GPtrArray) descriptor_dirs = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) search_dirs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) descriptor_dirs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) search_dirs = g_ptr_array_new_with_free_func (g_free);
   const char *data_dir;
 
   g_return_val_if_fail (qemu == NULL || CHRONOS_IS_QEMU (qemu), NULL);
@@ -382,8 +382,8 @@ chronos_firmware_find (ChronosQemu *qemu,
 #endif
   g_ptr_array_add (search_dirs, NULL);
 
-  return chronos_firmware_find_in ((const char *const *) descriptor_dirs->pdata,
-                                   (const char *const *) search_dirs->pdata, error);
+  return chronos_firmware_find_in ((const char *const *)descriptor_dirs->pdata,
+                                   (const char *const *)search_dirs->pdata, error);
 }
 
 static void
@@ -392,8 +392,8 @@ find_thread (GTask        *task,
              gpointer      task_data,
              GCancellable *cancellable)
 {
-  ChronosQemu *qemu = task_data;
-  GError *error = NULL;
+  ChronosQemu     *qemu = task_data;
+  GError          *error = NULL;
   ChronosFirmware *firmware = chronos_firmware_find (qemu, &error);
 
   if (firmware == NULL)
@@ -408,7 +408,7 @@ chronos_firmware_find_async (ChronosQemu        *qemu,
                              GAsyncReadyCallback callback,
                              gpointer            user_data)
 {
-  g_autoptr(GTask) task = NULL;
+  g_autoptr (GTask) task = NULL;
 
   g_return_if_fail (qemu == NULL || CHRONOS_IS_QEMU (qemu));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
@@ -474,8 +474,8 @@ chronos_firmware_write_bios_image (ChronosFirmware *self,
   g_autofree char *vars = NULL;
   g_autofree char *code = NULL;
   g_autofree char *image = NULL;
-  gsize vars_len = 0;
-  gsize code_len = 0;
+  gsize            vars_len = 0;
+  gsize            code_len = 0;
 
   g_return_val_if_fail (CHRONOS_IS_FIRMWARE (self), FALSE);
   g_return_val_if_fail (vars_path != NULL, FALSE);

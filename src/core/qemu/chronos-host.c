@@ -19,7 +19,7 @@ meminfo_value (const char *text,
                const char *key,
                guint64    *bytes)
 {
-  gsize key_len = strlen (key);
+  gsize       key_len = strlen (key);
   const char *line = text;
 
   while (line != NULL && *line != '\0')
@@ -27,8 +27,8 @@ meminfo_value (const char *text,
       if (strncmp (line, key, key_len) == 0 && line[key_len] == ':')
         {
           const char *p = line + key_len + 1;
-          char *end = NULL;
-          guint64 value;
+          char       *end = NULL;
+          guint64     value;
 
           while (*p == ' ' || *p == '\t')
             p++;

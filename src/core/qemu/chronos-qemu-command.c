@@ -93,8 +93,8 @@ static void
 add_blockdev (GPtrArray   *argv,
               JsonBuilder *builder)
 {
-  g_autoptr(JsonNode) root = json_builder_get_root (builder);
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (builder);
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
 
   json_generator_set_root (generator, root);
   json_generator_set_pretty (generator, FALSE);
@@ -109,7 +109,7 @@ add_file_node (GPtrArray  *argv,
                const char *filename,
                gboolean    read_only)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "driver");
@@ -133,7 +133,7 @@ add_format_node (GPtrArray  *argv,
                  const char *backing,
                  gboolean    read_only)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "driver");
@@ -160,7 +160,7 @@ add_nbd_node (GPtrArray  *argv,
               const char *socket_path,
               const char *export_name)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "driver");
@@ -203,7 +203,7 @@ check_path (const char *path,
   if (path == NULL || *path == '\0')
     {
       g_set_error (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_INVALID_CONFIG,
-                   _("Cannot start the virtual machine: no %s was given."), what);
+                   _ ("Cannot start the virtual machine: no %s was given."), what);
       return FALSE;
     }
   if (!g_utf8_validate (path, -1, NULL))
@@ -211,7 +211,7 @@ check_path (const char *path,
       g_autofree char *shown = g_utf8_make_valid (path, -1);
 
       g_set_error (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_INVALID_CONFIG,
-                   _("The %s “%s” is not valid UTF-8: rename it and try again."), what, shown);
+                   _ ("The %s “%s” is not valid UTF-8: rename it and try again."), what, shown);
       return FALSE;
     }
   return TRUE;
@@ -222,23 +222,23 @@ validate (const ChronosLaunchSpec *spec,
           GError                 **error)
 {
   ChronosVmConfig *config = spec->config;
-  const char *base_driver = spec->base_driver != NULL ? spec->base_driver : "vhdx";
-  const char *iso;
-  const char *serial;
+  const char      *base_driver = spec->base_driver != NULL ? spec->base_driver : "vhdx";
+  const char      *iso;
+  const char      *serial;
 
   if (config == NULL || !CHRONOS_IS_VM_CONFIG (config))
-    return invalid (error, _("Cannot start the virtual machine: it has no configuration."));
-  if (!check_path (spec->system_path, _("QEMU program"), error))
+    return invalid (error, _ ("Cannot start the virtual machine: it has no configuration."));
+  if (!check_path (spec->system_path, _ ("QEMU program"), error))
     return FALSE;
-  if (!check_path (spec->qmp_socket, _("control socket"), error))
+  if (!check_path (spec->qmp_socket, _ ("control socket"), error))
     return FALSE;
 
   if (strcmp (base_driver, "nbd") == 0)
     {
-      if (!check_path (spec->nbd_socket, _("NBD socket"), error))
+      if (!check_path (spec->nbd_socket, _ ("NBD socket"), error))
         return FALSE;
       if (!chronos_vm_config_get_protect_backup (config))
-        return invalid (error, _("An image served over NBD is read-only: writable mode is not possible."));
+        return invalid (error, _ ("An image served over NBD is read-only: writable mode is not possible."));
     }
   else
     {
@@ -249,15 +249,15 @@ validate (const ChronosLaunchSpec *spec,
       if (!g_strv_contains (formats, base_driver))
         {
           g_set_error (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_INVALID_CONFIG,
-                       _("Cannot start the virtual machine: unknown image format “%s”."), base_driver);
+                       _ ("Cannot start the virtual machine: unknown image format “%s”."), base_driver);
           return FALSE;
         }
-      if (!check_path (spec->image_path, _("disk image"), error))
+      if (!check_path (spec->image_path, _ ("disk image"), error))
         return FALSE;
     }
 
   if (chronos_vm_config_get_protect_backup (config) &&
-      !check_path (spec->overlay_path, _("overlay file"), error))
+      !check_path (spec->overlay_path, _ ("overlay file"), error))
     return FALSE;
 
   switch (spec->firmware)
@@ -267,33 +267,33 @@ validate (const ChronosLaunchSpec *spec,
     case CHRONOS_FIRMWARE_MODE_UEFI:
       if (spec->whpx_bios_workaround)
         {
-          if (!check_path (spec->bios_image, _("firmware image"), error))
+          if (!check_path (spec->bios_image, _ ("firmware image"), error))
             return FALSE;
         }
-      else if (!check_path (spec->firmware_code, _("UEFI firmware code file"), error) ||
-               !check_path (spec->firmware_vars, _("UEFI variable store"), error))
+      else if (!check_path (spec->firmware_code, _ ("UEFI firmware code file"), error) ||
+               !check_path (spec->firmware_vars, _ ("UEFI variable store"), error))
         return FALSE;
       break;
     case CHRONOS_FIRMWARE_MODE_AUTO:
     default:
-      return invalid (error, _("Cannot start the virtual machine: the firmware (BIOS or UEFI) was not decided."));
+      return invalid (error, _ ("Cannot start the virtual machine: the firmware (BIOS or UEFI) was not decided."));
     }
 
   if (spec->accels == NULL || spec->n_accels == 0)
-    return invalid (error, _("Cannot start the virtual machine: no accelerator was chosen."));
+    return invalid (error, _ ("Cannot start the virtual machine: no accelerator was chosen."));
   for (guint i = 0; i < spec->n_accels; i++)
     if (chronos_accel_kind_to_qemu_option (spec->accels[i]) == NULL)
-      return invalid (error, _("Cannot start the virtual machine: an unknown accelerator was chosen."));
+      return invalid (error, _ ("Cannot start the virtual machine: an unknown accelerator was chosen."));
 
   switch (chronos_vm_config_get_display (config))
     {
     case CHRONOS_DISPLAY_MODE_WINDOW:
       if (g_strcmp0 (spec->display_backend, "gtk") != 0 &&
           g_strcmp0 (spec->display_backend, "sdl") != 0)
-        return invalid (error, _("Cannot show the virtual machine in a window: this QEMU has neither a GTK nor an SDL display."));
+        return invalid (error, _ ("Cannot show the virtual machine in a window: this QEMU has neither a GTK nor an SDL display."));
       break;
     case CHRONOS_DISPLAY_MODE_VNC:
-      if (!check_path (spec->vnc_socket, _("VNC socket"), error))
+      if (!check_path (spec->vnc_socket, _ ("VNC socket"), error))
         return FALSE;
       break;
     case CHRONOS_DISPLAY_MODE_NONE:
@@ -302,16 +302,16 @@ validate (const ChronosLaunchSpec *spec,
     }
 
   if (!chronos_vm_config_is_valid_nic_model (chronos_vm_config_get_nic_model (config)))
-    return invalid (error, _("Cannot start the virtual machine: unknown network card model."));
+    return invalid (error, _ ("Cannot start the virtual machine: unknown network card model."));
 
   iso = chronos_vm_config_get_drivers_iso (config);
-  if (iso != NULL && !check_path (iso, _("drivers ISO"), error))
+  if (iso != NULL && !check_path (iso, _ ("drivers ISO"), error))
     return FALSE;
   serial = chronos_vm_config_get_serial_path (config);
-  if (serial != NULL && !check_path (serial, _("serial log file"), error))
+  if (serial != NULL && !check_path (serial, _ ("serial log file"), error))
     return FALSE;
   if (spec->vm_name != NULL && !g_utf8_validate (spec->vm_name, -1, NULL))
-    return invalid (error, _("Cannot start the virtual machine: its name is not valid UTF-8."));
+    return invalid (error, _ ("Cannot start the virtual machine: its name is not valid UTF-8."));
 
   return TRUE;
 }
@@ -319,9 +319,9 @@ validate (const ChronosLaunchSpec *spec,
 /* The disk (and its controller). Returns the bus a CD-ROM can join, or NULL
  * when the caller must add an AHCI controller for it. */
 static const char *
-add_disk_device (GPtrArray      *argv,
-                 ChronosDiskBus  bus,
-                 const char     *drive)
+add_disk_device (GPtrArray     *argv,
+                 ChronosDiskBus bus,
+                 const char    *drive)
 {
   switch (bus)
     {
@@ -353,15 +353,15 @@ GStrv
 chronos_qemu_command_build (const ChronosLaunchSpec *spec,
                             GError                 **error)
 {
-  g_autoptr(GPtrArray) argv = NULL;
+  g_autoptr (GPtrArray) argv = NULL;
   ChronosVmConfig *config;
-  const char *base_driver;
-  gboolean protect;
-  gboolean uefi_pflash;
-  const char *disk_node;
-  const char *cd_bus;
-  const char *iso;
-  const char *serial;
+  const char      *base_driver;
+  gboolean         protect;
+  gboolean         uefi_pflash;
+  const char      *disk_node;
+  const char      *cd_bus;
+  const char      *iso;
+  const char      *serial;
 
   g_return_val_if_fail (spec != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -508,5 +508,5 @@ chronos_qemu_command_build (const ChronosLaunchSpec *spec,
     add (argv, "-S");
 
   g_ptr_array_add (argv, NULL);
-  return (GStrv) g_ptr_array_free (g_steal_pointer (&argv), FALSE);
+  return (GStrv)g_ptr_array_free (g_steal_pointer (&argv), FALSE);
 }

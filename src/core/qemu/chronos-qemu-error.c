@@ -7,4 +7,4 @@
 
 #include "chronos-qemu-error.h"
 
-G_DEFINE_QUARK (chronos-qemu-error-quark, chronos_qemu_error)
+G_DEFINE_QUARK (chronos - qemu - error - quark, chronos_qemu_error)

@@ -29,11 +29,11 @@
 #define EXE_SUFFIX ""
 #endif
 #define SYSTEM_NAME "qemu-system-x86_64" EXE_SUFFIX
-#define IMG_NAME    "qemu-img" EXE_SUFFIX
+#define IMG_NAME "qemu-img" EXE_SUFFIX
 
 struct _ChronosQemu
 {
-  GObject           parent_instance;
+  GObject parent_instance;
 
   char             *system_path;
   char             *img_path;
@@ -47,8 +47,8 @@ struct _ChronosQemu
   guint             micro;
 
   /* Display backends, probed lazily from any thread. */
-  GMutex            display_lock;
-  GStrv             display_backends;
+  GMutex display_lock;
+  GStrv  display_backends;
 };
 
 G_DEFINE_FINAL_TYPE (ChronosQemu, chronos_qemu, G_TYPE_OBJECT)
@@ -99,7 +99,7 @@ static char *
 os_release_value (const char *os_release,
                   const char *key)
 {
-  g_auto(GStrv) lines = g_strsplit (os_release, "\n", -1);
+  g_auto (GStrv) lines = g_strsplit (os_release, "\n", -1);
   gsize key_len = strlen (key);
 
   for (guint i = 0; lines[i] != NULL; i++)
@@ -109,7 +109,7 @@ os_release_value (const char *os_release,
       if (strncmp (line, key, key_len) == 0 && line[key_len] == '=')
         {
           g_autofree char *value = g_strstrip (g_strdup (line + key_len + 1));
-          char *unquoted = g_shell_unquote (value, NULL);
+          char            *unquoted = g_shell_unquote (value, NULL);
 
           return unquoted != NULL ? unquoted : g_steal_pointer (&value);
         }
@@ -123,7 +123,7 @@ find_distro_hint (const char *os_release)
   g_autofree char *id = NULL;
   g_autofree char *id_like = NULL;
   g_autofree char *all = NULL;
-  g_auto(GStrv) words = NULL;
+  g_auto (GStrv) words = NULL;
 
   if (os_release == NULL)
     return NULL;
@@ -140,9 +140,9 @@ find_distro_hint (const char *os_release)
         continue;
       for (guint i = 0; i < G_N_ELEMENTS (distro_hints); i++)
         {
-          g_auto(GStrv) ids = g_strsplit (distro_hints[i].ids, " ", -1);
+          g_auto (GStrv) ids = g_strsplit (distro_hints[i].ids, " ", -1);
 
-          if (g_strv_contains ((const char *const *) ids, words[w]))
+          if (g_strv_contains ((const char *const *)ids, words[w]))
             return &distro_hints[i];
         }
     }
@@ -156,12 +156,12 @@ chronos_qemu_install_hint_for_os_release (ChronosQemuComponent component,
   const DistroHint *hint = find_distro_hint (os_release);
 
   if (hint != NULL)
-    return g_strdup_printf (_("Install it with: %s"),
+    return g_strdup_printf (_ ("Install it with: %s"),
                             component == CHRONOS_QEMU_COMPONENT_FIRMWARE ? hint->firmware : hint->qemu);
 
   if (component == CHRONOS_QEMU_COMPONENT_FIRMWARE)
-    return g_strdup (_("Install the OVMF (edk2) UEFI firmware package of your distribution."));
-  return g_strdup (_("Install qemu-system-x86_64 and qemu-img with the package manager of your distribution."));
+    return g_strdup (_ ("Install the OVMF (edk2) UEFI firmware package of your distribution."));
+  return g_strdup (_ ("Install qemu-system-x86_64 and qemu-img with the package manager of your distribution."));
 }
 
 char *
@@ -169,9 +169,9 @@ chronos_qemu_install_hint (ChronosQemuComponent component)
 {
 #ifdef G_OS_WIN32
   if (component == CHRONOS_QEMU_COMPONENT_FIRMWARE)
-    return g_strdup (_("Reinstall QEMU: its share folder must contain edk2-x86_64-code.fd and edk2-i386-vars.fd."));
-  return g_strdup (_("Download it from the Chronos preferences, or install it with: "
-                     "winget install SoftwareFreedomConservancy.QEMU"));
+    return g_strdup (_ ("Reinstall QEMU: its share folder must contain edk2-x86_64-code.fd and edk2-i386-vars.fd."));
+  return g_strdup (_ ("Download it from the Chronos preferences, or install it with: "
+                      "winget install SoftwareFreedomConservancy.QEMU"));
 #else
   g_autofree char *os_release = NULL;
 
@@ -189,8 +189,8 @@ chronos_qemu_parse_version (const char *text,
                             guint      *minor,
                             guint      *micro)
 {
-  g_autoptr(GRegex) regex = NULL;
-  g_autoptr(GMatchInfo) match = NULL;
+  g_autoptr (GRegex) regex = NULL;
+  g_autoptr (GMatchInfo) match = NULL;
   guint parts[3] = { 0, 0, 0 };
 
   if (text == NULL)
@@ -206,7 +206,7 @@ chronos_qemu_parse_version (const char *text,
       g_autofree char *part = g_match_info_fetch (match, i + 1);
 
       if (part != NULL && *part != '\0')
-        parts[i] = (guint) MIN (g_ascii_strtoull (part, NULL, 10), G_MAXUINT);
+        parts[i] = (guint)MIN (g_ascii_strtoull (part, NULL, 10), G_MAXUINT);
     }
 
   if (major != NULL)
@@ -256,7 +256,7 @@ run_capture (const char *const *argv,
              GCancellable      *cancellable,
              GError           **error)
 {
-  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr (GSubprocess) process = NULL;
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
 
@@ -271,8 +271,8 @@ run_capture (const char *const *argv,
       g_autofree char *detail = g_strstrip (g_strdup (err ? err : ""));
 
       g_set_error (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_FAILED,
-                   _("“%s” does not run: %s"), argv[0],
-                   *detail != '\0' ? detail : _("it ended with an error"));
+                   _ ("“%s” does not run: %s"), argv[0],
+                   *detail != '\0' ? detail : _ ("it ended with an error"));
       return NULL;
     }
   return g_steal_pointer (&out);
@@ -312,7 +312,7 @@ static char *
 resolve_links (const char *path)
 {
   g_autofree char *current = g_strdup (path);
-  gboolean was_link = FALSE;
+  gboolean         was_link = FALSE;
 
   for (guint depth = 0; depth < 16; depth++)
     {
@@ -336,12 +336,12 @@ chronos_qemu_new_for_binaries (const char       *system_path,
                                GCancellable     *cancellable,
                                GError          **error)
 {
-  g_autoptr(ChronosQemu) self = NULL;
+  g_autoptr (ChronosQemu) self = NULL;
   g_autofree char *abs_system = NULL;
   g_autofree char *abs_img = NULL;
   g_autofree char *output = NULL;
   g_autofree char *first_line = NULL;
-  g_autoptr(GError) local_error = NULL;
+  g_autoptr (GError) local_error = NULL;
   const char *argv[3];
 
   g_return_val_if_fail (system_path != NULL, NULL);
@@ -351,7 +351,7 @@ chronos_qemu_new_for_binaries (const char       *system_path,
   if (!is_program (abs_system))
     {
       g_set_error (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_NOT_FOUND,
-                   _("“%s” is not a program."), abs_system);
+                   _ ("“%s” is not a program."), abs_system);
       return NULL;
     }
 
@@ -367,7 +367,7 @@ chronos_qemu_new_for_binaries (const char       *system_path,
       g_autofree char *hint = chronos_qemu_install_hint (CHRONOS_QEMU_COMPONENT_QEMU);
 
       g_set_error (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_NOT_FOUND,
-                   _("qemu-img is missing next to “%s”. %s"), abs_system, hint);
+                   _ ("qemu-img is missing next to “%s”. %s"), abs_system, hint);
       return NULL;
     }
 
@@ -381,7 +381,7 @@ chronos_qemu_new_for_binaries (const char       *system_path,
         g_propagate_error (error, g_steal_pointer (&local_error));
       else
         g_set_error (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_NOT_FOUND,
-                     _("The QEMU in “%s” cannot be used: %s"), self->bin_dir, local_error->message);
+                     _ ("The QEMU in “%s” cannot be used: %s"), self->bin_dir, local_error->message);
       return NULL;
     }
 
@@ -389,7 +389,7 @@ chronos_qemu_new_for_binaries (const char       *system_path,
   if (!chronos_qemu_parse_version (first_line, &self->major, &self->minor, &self->micro))
     {
       g_set_error (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_NOT_FOUND,
-                   _("“%s” does not look like QEMU: it printed “%s” as its version."),
+                   _ ("“%s” does not look like QEMU: it printed “%s” as its version."),
                    abs_system, first_line);
       return NULL;
     }
@@ -398,7 +398,7 @@ chronos_qemu_new_for_binaries (const char       *system_path,
   if (!chronos_qemu_check_version (self, CHRONOS_QEMU_MIN_MAJOR, CHRONOS_QEMU_MIN_MINOR, 0))
     {
       g_set_error (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_TOO_OLD,
-                   _("The QEMU in “%s” is version %s; Chronos needs %d.%d or newer."),
+                   _ ("The QEMU in “%s” is version %s; Chronos needs %d.%d or newer."),
                    self->bin_dir, self->version_string, CHRONOS_QEMU_MIN_MAJOR, CHRONOS_QEMU_MIN_MINOR);
       return NULL;
     }
@@ -459,7 +459,7 @@ try_dir (Search           *search,
       g_autofree char *bin_dir = g_build_filename (dir, subdirs[i], NULL);
       g_autofree char *system = g_build_filename (bin_dir, SYSTEM_NAME, NULL);
       g_autofree char *img = g_build_filename (bin_dir, IMG_NAME, NULL);
-      g_autoptr(GError) error = NULL;
+      g_autoptr (GError) error = NULL;
       ChronosQemu *qemu;
 
       if (!is_program (system))
@@ -494,7 +494,7 @@ static char *
 find_in_path_list (const char *path_list,
                    const char *name)
 {
-  g_auto(GStrv) dirs = NULL;
+  g_auto (GStrv) dirs = NULL;
 
   if (path_list == NULL)
     return NULL;
@@ -516,7 +516,7 @@ find_in_path_list (const char *path_list,
 static GPtrArray *
 windows_system_dirs (void)
 {
-  GPtrArray *dirs = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray  *dirs = g_ptr_array_new_with_free_func (g_free);
   const char *vars[] = { "ProgramFiles", "ProgramW6432", "ProgramFiles(x86)" };
 
   /* winget and the weilnetz installer use %ProgramFiles%\qemu. */
@@ -540,8 +540,8 @@ chronos_qemu_find_with_search (const ChronosQemuSearch *search_places,
                                GError                 **error)
 {
   Search search = { NULL };
-  g_autoptr(GError) fatal = NULL;
-  ChronosQemu *qemu = NULL;
+  g_autoptr (GError) fatal = NULL;
+  ChronosQemu     *qemu = NULL;
   g_autofree char *hint = NULL;
 
   g_return_val_if_fail (search_places != NULL, NULL);
@@ -559,7 +559,7 @@ chronos_qemu_find_with_search (const ChronosQemuSearch *search_places,
         goto out;
       if (search.problem == NULL)
         search.problem = g_error_new (CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_NOT_FOUND,
-                                      _("There is no QEMU in “%s”: %s is missing."),
+                                      _ ("There is no QEMU in “%s”: %s is missing."),
                                       search_places->setting_dir, SYSTEM_NAME);
       g_propagate_error (error, g_steal_pointer (&search.problem));
       return NULL;
@@ -578,7 +578,7 @@ chronos_qemu_find_with_search (const ChronosQemuSearch *search_places,
       g_autofree char *next_to = g_build_filename (search_places->exe_dir, "qemu", NULL);
       g_autofree char *private_lib = g_build_filename (search_places->exe_dir, "..", "lib",
                                                        "chronos", "qemu", NULL);
-      const char *dirs[] = { next_to, private_lib };
+      const char      *dirs[] = { next_to, private_lib };
 
       for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
         {
@@ -592,7 +592,7 @@ chronos_qemu_find_with_search (const ChronosQemuSearch *search_places,
 
   if (search_places->path != NULL)
     {
-      g_auto(GStrv) dirs = g_strsplit (search_places->path, G_SEARCHPATH_SEPARATOR_S, -1);
+      g_auto (GStrv) dirs = g_strsplit (search_places->path, G_SEARCHPATH_SEPARATOR_S, -1);
       g_autofree char *img_on_path = find_in_path_list (search_places->path, IMG_NAME);
 
       for (guint i = 0; dirs[i] != NULL; i++)
@@ -607,7 +607,7 @@ chronos_qemu_find_with_search (const ChronosQemuSearch *search_places,
             continue;
           {
             g_autofree char *img = g_build_filename (dirs[i], IMG_NAME, NULL);
-            g_autoptr(GError) local_error = NULL;
+            g_autoptr (GError) local_error = NULL;
 
             qemu = chronos_qemu_new_for_binaries (system,
                                                   is_program (img) ? img : img_on_path,
@@ -628,7 +628,7 @@ chronos_qemu_find_with_search (const ChronosQemuSearch *search_places,
 #ifdef G_OS_WIN32
   if (search_places->system_dirs)
     {
-      g_autoptr(GPtrArray) dirs = windows_system_dirs ();
+      g_autoptr (GPtrArray) dirs = windows_system_dirs ();
 
       for (guint i = 0; i < dirs->len; i++)
         {
@@ -660,7 +660,7 @@ out:
 
   hint = chronos_qemu_install_hint (CHRONOS_QEMU_COMPONENT_QEMU);
   g_set_error (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_NOT_FOUND,
-               _("QEMU is not installed. %s"), hint);
+               _ ("QEMU is not installed. %s"), hint);
   return NULL;
 }
 
@@ -668,13 +668,13 @@ static char *
 executable_dir (void)
 {
 #if defined(G_OS_WIN32)
-  wchar_t buffer[MAX_PATH * 2];
-  DWORD len = GetModuleFileNameW (NULL, buffer, G_N_ELEMENTS (buffer));
+  wchar_t          buffer[MAX_PATH * 2];
+  DWORD            len = GetModuleFileNameW (NULL, buffer, G_N_ELEMENTS (buffer));
   g_autofree char *path = NULL;
 
   if (len == 0 || len >= G_N_ELEMENTS (buffer))
     return NULL;
-  path = g_utf16_to_utf8 ((const gunichar2 *) buffer, len, NULL, NULL, NULL);
+  path = g_utf16_to_utf8 ((const gunichar2 *)buffer, len, NULL, NULL, NULL);
   return path != NULL ? g_path_get_dirname (path) : NULL;
 #elif defined(__linux__)
   g_autofree char *path = g_file_read_link ("/proc/self/exe", NULL);
@@ -689,8 +689,8 @@ ChronosQemu *
 chronos_qemu_find (const char *qemu_dir,
                    GError    **error)
 {
-  g_autofree char *install_dir = chronos_paths_qemu_install_dir ();
-  g_autofree char *exe_dir = executable_dir ();
+  g_autofree char  *install_dir = chronos_paths_qemu_install_dir ();
+  g_autofree char  *exe_dir = executable_dir ();
   ChronosQemuSearch search = {
     .setting_dir = qemu_dir,
     .install_dir = install_dir,
@@ -708,9 +708,9 @@ find_thread (GTask        *task,
              gpointer      task_data,
              GCancellable *cancellable)
 {
-  const char *qemu_dir = task_data;
-  g_autofree char *install_dir = chronos_paths_qemu_install_dir ();
-  g_autofree char *exe_dir = executable_dir ();
+  const char       *qemu_dir = task_data;
+  g_autofree char  *install_dir = chronos_paths_qemu_install_dir ();
+  g_autofree char  *exe_dir = executable_dir ();
   ChronosQemuSearch search = {
     .setting_dir = qemu_dir,
     .install_dir = install_dir,
@@ -718,7 +718,7 @@ find_thread (GTask        *task,
     .path = g_getenv ("PATH"),
     .system_dirs = TRUE,
   };
-  g_autoptr(ChronosQemu) qemu = NULL;
+  g_autoptr (ChronosQemu) qemu = NULL;
   GError *error = NULL;
 
   qemu = chronos_qemu_find_with_search (&search, cancellable, &error);
@@ -739,7 +739,7 @@ chronos_qemu_find_async (const char         *qemu_dir,
                          GAsyncReadyCallback callback,
                          gpointer            user_data)
 {
-  g_autoptr(GTask) task = NULL;
+  g_autoptr (GTask) task = NULL;
 
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
@@ -848,8 +848,8 @@ chronos_qemu_get_install_manifest (ChronosQemu *self)
 static GStrv
 parse_display_help (const char *output)
 {
-  g_auto(GStrv) lines = g_strsplit (output, "\n", -1);
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto (GStrv) lines = g_strsplit (output, "\n", -1);
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
 
   for (guint i = 0; lines[i] != NULL; i++)
     {
@@ -862,32 +862,32 @@ parse_display_help (const char *output)
   return g_strv_builder_end (builder);
 }
 
-const char * const *
+const char *const *
 chronos_qemu_get_display_backends (ChronosQemu *self,
                                    GError     **error)
 {
-  g_autoptr(GMutexLocker) locker = NULL;
+  g_autoptr (GMutexLocker) locker = NULL;
 
   g_return_val_if_fail (CHRONOS_IS_QEMU (self), NULL);
 
   locker = g_mutex_locker_new (&self->display_lock);
   if (self->display_backends == NULL)
     {
-      const char *argv[] = { self->system_path, "-display", "help", NULL };
+      const char      *argv[] = { self->system_path, "-display", "help", NULL };
       g_autofree char *output = run_capture (argv, NULL, error);
 
       if (output == NULL)
         return NULL;
       self->display_backends = parse_display_help (output);
     }
-  return (const char * const *) self->display_backends;
+  return (const char *const *)self->display_backends;
 }
 
 gboolean
 chronos_qemu_has_display_backend (ChronosQemu *self,
                                   const char  *name)
 {
-  const char * const *backends;
+  const char *const *backends;
 
   g_return_val_if_fail (CHRONOS_IS_QEMU (self), FALSE);
   g_return_val_if_fail (name != NULL, FALSE);

@@ -11,15 +11,15 @@
 
 #include "chronos-vm-config.h"
 
-#define DEFAULT_MEMORY_MIB       4096
-#define DEFAULT_CPUS             2
+#define DEFAULT_MEMORY_MIB 4096
+#define DEFAULT_CPUS 2
 #define DEFAULT_SHUTDOWN_TIMEOUT 30
-#define MAX_SHUTDOWN_TIMEOUT     (24 * 60 * 60)
-#define MIB                      (G_GUINT64_CONSTANT (1024) * 1024)
+#define MAX_SHUTDOWN_TIMEOUT (24 * 60 * 60)
+#define MIB (G_GUINT64_CONSTANT (1024) * 1024)
 
 struct _ChronosVmConfig
 {
-  GObject             parent_instance;
+  GObject parent_instance;
 
   guint               memory_mib;
   guint               cpus;
@@ -83,7 +83,7 @@ default_memory_mib (const ChronosHostResources *host)
     return DEFAULT_MEMORY_MIB;
   half_mib = host->total_memory / MIB / 2;
   half_mib -= half_mib % 64;
-  return (guint) CLAMP (half_mib, CHRONOS_VM_CONFIG_MIN_MEMORY_MIB, DEFAULT_MEMORY_MIB);
+  return (guint)CLAMP (half_mib, CHRONOS_VM_CONFIG_MIN_MEMORY_MIB, DEFAULT_MEMORY_MIB);
 }
 
 static void
@@ -203,7 +203,7 @@ chronos_vm_config_set_property (GObject      *object,
 static void
 chronos_vm_config_class_init (ChronosVmConfigClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GObjectClass     *object_class = G_OBJECT_CLASS (klass);
   const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
 
   object_class->finalize = chronos_vm_config_finalize;
@@ -211,36 +211,36 @@ chronos_vm_config_class_init (ChronosVmConfigClass *klass)
   object_class->set_property = chronos_vm_config_set_property;
 
   properties[PROP_MEMORY_MIB] =
-    g_param_spec_uint ("memory-mib", NULL, NULL,
-                       CHRONOS_VM_CONFIG_MIN_MEMORY_MIB, CHRONOS_VM_CONFIG_MAX_MEMORY_MIB,
-                       DEFAULT_MEMORY_MIB, flags);
+      g_param_spec_uint ("memory-mib", NULL, NULL,
+                         CHRONOS_VM_CONFIG_MIN_MEMORY_MIB, CHRONOS_VM_CONFIG_MAX_MEMORY_MIB,
+                         DEFAULT_MEMORY_MIB, flags);
   properties[PROP_CPUS] =
-    g_param_spec_uint ("cpus", NULL, NULL, 1, CHRONOS_VM_CONFIG_MAX_CPUS, DEFAULT_CPUS, flags);
+      g_param_spec_uint ("cpus", NULL, NULL, 1, CHRONOS_VM_CONFIG_MAX_CPUS, DEFAULT_CPUS, flags);
   properties[PROP_FIRMWARE] =
-    g_param_spec_enum ("firmware", NULL, NULL, CHRONOS_TYPE_FIRMWARE_MODE,
-                       CHRONOS_FIRMWARE_MODE_AUTO, flags);
+      g_param_spec_enum ("firmware", NULL, NULL, CHRONOS_TYPE_FIRMWARE_MODE,
+                         CHRONOS_FIRMWARE_MODE_AUTO, flags);
   properties[PROP_ACCEL] =
-    g_param_spec_enum ("accel", NULL, NULL, CHRONOS_TYPE_ACCEL_MODE,
-                       CHRONOS_ACCEL_MODE_AUTO, flags);
+      g_param_spec_enum ("accel", NULL, NULL, CHRONOS_TYPE_ACCEL_MODE,
+                         CHRONOS_ACCEL_MODE_AUTO, flags);
   properties[PROP_DISPLAY] =
-    g_param_spec_enum ("display", NULL, NULL, CHRONOS_TYPE_DISPLAY_MODE,
-                       CHRONOS_DISPLAY_MODE_WINDOW, flags);
+      g_param_spec_enum ("display", NULL, NULL, CHRONOS_TYPE_DISPLAY_MODE,
+                         CHRONOS_DISPLAY_MODE_WINDOW, flags);
   properties[PROP_NETWORK] =
-    g_param_spec_boolean ("network", NULL, NULL, TRUE, flags);
+      g_param_spec_boolean ("network", NULL, NULL, TRUE, flags);
   properties[PROP_NIC_MODEL] =
-    g_param_spec_string ("nic-model", NULL, NULL, CHRONOS_NIC_MODEL_E1000E, flags);
+      g_param_spec_string ("nic-model", NULL, NULL, CHRONOS_NIC_MODEL_E1000E, flags);
   properties[PROP_PROTECT_BACKUP] =
-    g_param_spec_boolean ("protect-backup", NULL, NULL, TRUE, flags);
+      g_param_spec_boolean ("protect-backup", NULL, NULL, TRUE, flags);
   properties[PROP_DISK_BUS] =
-    g_param_spec_enum ("disk-bus", NULL, NULL, CHRONOS_TYPE_DISK_BUS,
-                       CHRONOS_DISK_BUS_AUTO, flags);
+      g_param_spec_enum ("disk-bus", NULL, NULL, CHRONOS_TYPE_DISK_BUS,
+                         CHRONOS_DISK_BUS_AUTO, flags);
   properties[PROP_DRIVERS_ISO] =
-    g_param_spec_string ("drivers-iso", NULL, NULL, NULL, flags);
+      g_param_spec_string ("drivers-iso", NULL, NULL, NULL, flags);
   properties[PROP_SERIAL_PATH] =
-    g_param_spec_string ("serial-path", NULL, NULL, NULL, flags);
+      g_param_spec_string ("serial-path", NULL, NULL, NULL, flags);
   properties[PROP_SHUTDOWN_TIMEOUT] =
-    g_param_spec_uint ("shutdown-timeout", NULL, NULL, 0, MAX_SHUTDOWN_TIMEOUT,
-                       DEFAULT_SHUTDOWN_TIMEOUT, flags);
+      g_param_spec_uint ("shutdown-timeout", NULL, NULL, 0, MAX_SHUTDOWN_TIMEOUT,
+                         DEFAULT_SHUTDOWN_TIMEOUT, flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -269,7 +269,7 @@ chronos_vm_config_new_for_host (const ChronosHostResources *host)
 
   self = g_object_new (CHRONOS_TYPE_VM_CONFIG, NULL);
   self->memory_mib = default_memory_mib (host);
-  self->cpus = CLAMP (MIN ((guint) DEFAULT_CPUS, host->n_cpus), 1, CHRONOS_VM_CONFIG_MAX_CPUS);
+  self->cpus = CLAMP (MIN ((guint)DEFAULT_CPUS, host->n_cpus), 1, CHRONOS_VM_CONFIG_MAX_CPUS);
   return self;
 }
 
@@ -421,7 +421,7 @@ chronos_vm_config_set_network (ChronosVmConfig *self,
   g_return_if_fail (CHRONOS_IS_VM_CONFIG (self));
 
   network = !!network;
-  if (self->network == (guint) network)
+  if (self->network == (guint)network)
     return;
   self->network = network;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NETWORK]);
@@ -470,7 +470,7 @@ chronos_vm_config_set_protect_backup (ChronosVmConfig *self,
   g_return_if_fail (CHRONOS_IS_VM_CONFIG (self));
 
   protect_backup = !!protect_backup;
-  if (self->protect_backup == (guint) protect_backup)
+  if (self->protect_backup == (guint)protect_backup)
     return;
   self->protect_backup = protect_backup;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROTECT_BACKUP]);
@@ -557,10 +557,10 @@ format_mib (guint64 mib)
   if (mib >= 1024)
     {
       if (mib % 1024 == 0)
-        return g_strdup_printf (_("%" G_GUINT64_FORMAT " GiB"), mib / 1024);
-      return g_strdup_printf (_("%.1f GiB"), (double) mib / 1024.0);
+        return g_strdup_printf (_ ("%" G_GUINT64_FORMAT " GiB"), mib / 1024);
+      return g_strdup_printf (_ ("%.1f GiB"), (double)mib / 1024.0);
     }
-  return g_strdup_printf (_("%" G_GUINT64_FORMAT " MiB"), mib);
+  return g_strdup_printf (_ ("%" G_GUINT64_FORMAT " MiB"), mib);
 }
 
 gboolean
@@ -568,9 +568,9 @@ chronos_vm_config_clamp (ChronosVmConfig            *self,
                          const ChronosHostResources *host,
                          char                      **note)
 {
-  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr (GString) text = g_string_new (NULL);
   gboolean changed = FALSE;
-  guint64 free_bytes;
+  guint64  free_bytes;
 
   g_return_val_if_fail (CHRONOS_IS_VM_CONFIG (self), FALSE);
   g_return_val_if_fail (host != NULL, FALSE);
@@ -587,8 +587,8 @@ chronos_vm_config_clamp (ChronosVmConfig            *self,
     {
       guint64 free_mib = free_bytes / MIB;
       guint64 limit_mib = free_mib > CHRONOS_VM_CONFIG_HOST_RESERVE_MIB
-                            ? free_mib - CHRONOS_VM_CONFIG_HOST_RESERVE_MIB
-                            : 0;
+                              ? free_mib - CHRONOS_VM_CONFIG_HOST_RESERVE_MIB
+                              : 0;
 
       limit_mib -= limit_mib % 64;
       limit_mib = CLAMP (limit_mib, CHRONOS_VM_CONFIG_MIN_MEMORY_MIB, CHRONOS_VM_CONFIG_MAX_MEMORY_MIB);
@@ -598,12 +598,12 @@ chronos_vm_config_clamp (ChronosVmConfig            *self,
           g_autofree char *new_size = format_mib (limit_mib);
           g_autofree char *host_size = format_mib (free_mib);
 
-          chronos_vm_config_set_memory_mib (self, (guint) limit_mib);
+          chronos_vm_config_set_memory_mib (self, (guint)limit_mib);
           if (host->available_memory != 0)
-            g_string_append_printf (text, _("Memory reduced to %s: the host has only %s free."),
+            g_string_append_printf (text, _ ("Memory reduced to %s: the host has only %s free."),
                                     new_size, host_size);
           else
-            g_string_append_printf (text, _("Memory reduced to %s: the host has only %s."),
+            g_string_append_printf (text, _ ("Memory reduced to %s: the host has only %s."),
                                     new_size, host_size);
           changed = TRUE;
         }
