@@ -388,9 +388,13 @@ fetch_read_cb (GObject      *object,
     }
 
   g_byte_array_append (data->buffer, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  g_input_stream_read_bytes_async (data->stream, 64 * 1024, G_PRIORITY_DEFAULT,
-                                   g_task_get_cancellable (task), fetch_read_cb,
-                                   g_steal_pointer (&task));
+  {
+    /* The cancellable is fetched before the task is handed on. */
+    GCancellable *cancellable = g_task_get_cancellable (task);
+
+    g_input_stream_read_bytes_async (data->stream, 64 * 1024, G_PRIORITY_DEFAULT, cancellable,
+                                     fetch_read_cb, g_steal_pointer (&task));
+  }
 }
 
 static void
@@ -417,9 +421,13 @@ fetch_open_cb (GObject      *object,
       return;
     }
 
-  g_input_stream_read_bytes_async (data->stream, 64 * 1024, G_PRIORITY_DEFAULT,
-                                   g_task_get_cancellable (task), fetch_read_cb,
-                                   g_steal_pointer (&task));
+  {
+    /* The cancellable is fetched before the task is handed on. */
+    GCancellable *cancellable = g_task_get_cancellable (task);
+
+    g_input_stream_read_bytes_async (data->stream, 64 * 1024, G_PRIORITY_DEFAULT, cancellable,
+                                     fetch_read_cb, g_steal_pointer (&task));
+  }
 }
 
 /* Reads a small document of at most @max_size bytes into memory. */
@@ -760,6 +768,18 @@ read_cb (GObject      *object,
         attempt_failed (task, stall_error (data), FAILURE_RETRY);
       else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         attempt_failed (task, g_steal_pointer (&error), FAILURE_FATAL);
+      else if (error->domain != G_TLS_ERROR && data->total > 0)
+        {
+          /* libsoup says "Connection terminated unexpectedly": say how far it got. */
+          g_autofree char *got = g_format_size (data->offset);
+          g_autofree char *want = g_format_size (data->total);
+
+          attempt_failed (task,
+                          g_error_new (CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_NETWORK,
+                                       _("The connection to the server closed after %s of %s while downloading %s (%s)."),
+                                       got, want, data->url, error->message),
+                          FAILURE_RETRY);
+        }
       else
         {
           GError *e = network_error (data->url, error);

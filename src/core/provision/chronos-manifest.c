@@ -384,7 +384,12 @@ manifest_new_from_data (const char *data,
     }
 
   node = json_parser_get_root (parser);
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+  if (node == NULL)
+    {
+      invalid (error, G_MAXUINT, _("it is empty"));
+      return NULL;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (node))
     {
       invalid (error, G_MAXUINT, _ ("the top level is not an object"));
       return NULL;
