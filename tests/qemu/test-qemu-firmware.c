@@ -125,7 +125,7 @@ test_descriptors (Fixture      *fixture,
   add_descriptor (low, "30-arm.json", code, vars, "aarch64", "virt-*", "", "arm");
   add_descriptor (low, "40-i440fx.json", code, vars, "x86_64", "pc-i440fx-*", "", "i440fx only");
   add_descriptor (low, "50-missing.json", "/nonexistent/code.fd", vars, "x86_64", "pc-q35-*", "", "missing files");
-  make_file (low, "55-broken.json", "{ not json");
+  g_free (make_file (low, "55-broken.json", "{ not json"));
   add_descriptor (low, "60-good.json", code, vars, "x86_64", "pc-q35-*", "\"acpi-s3\"", "good low");
   add_descriptor (low, "70-later.json", code2, vars, "x86_64", "pc-q35-*", "", "later");
 
