@@ -161,11 +161,11 @@ def build_uefi(srcdir, tmp, raw, args):
                         'EFI system partition').ljust(128 * 128, b'\0')
     entries_crc = zlib.crc32(entries)
 
+    # Protective MBR: one entry of type 0xEE from LBA 1 over the whole disk (64 MiB
+    # fits in the 32-bit size field, so no 0xFFFFFFFF cap is needed).
     protective = bytearray(SECTOR)
-    protective[440:444] = struct.pack('<I', 0)
-    protective[446:462] = (bytes([0, 0x00, 0x02, 0x00, 0xee]) + chs(DISK_SECTORS - 1)
+    protective[446:462] = (bytes([0]) + chs(1) + bytes([0xee]) + chs(DISK_SECTORS - 1)
                            + struct.pack('<II', 1, DISK_SECTORS - 1))
-    # A disk larger than CHS can say records 0xFFFFFFFF; ours fits, so the real size.
     protective[510:512] = b'\x55\xaa'
 
     with open(raw, 'r+b') as f:
