@@ -1,0 +1,305 @@
+/* chronos-application.c: the Chronos GtkApplication
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Owns what outlives a window: the settings and the backup library. The
+ * library follows the "backup-folders" setting, so every way of adding a
+ * folder (the file chooser, the command line, drag and drop, Preferences)
+ * only edits the setting.
+ */
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "chronos-application.h"
+#include "chronos-preferences-window.h"
+#include "chronos-window.h"
+
+struct _ChronosApplication
+{
+  AdwApplication parent_instance;
+
+  GSettings            *settings;
+  ChronosBackupLibrary *library;
+  GFile                *demo_library;
+};
+
+G_DEFINE_FINAL_TYPE (ChronosApplication, chronos_application, ADW_TYPE_APPLICATION)
+
+static void
+sync_folders (ChronosApplication *self)
+{
+  g_auto (GStrv) paths = g_settings_get_strv (self->settings, "backup-folders");
+  GListModel *folders = chronos_backup_library_get_folders (self->library);
+  g_autoptr (GPtrArray) stale = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < g_list_model_get_n_items (folders); i++)
+    {
+      g_autoptr (GFile) folder = g_list_model_get_item (folders, i);
+      g_autofree char *path = g_file_get_path (folder);
+
+      if (path == NULL || !g_strv_contains ((const char *const *)paths, path))
+        g_ptr_array_add (stale, g_steal_pointer (&folder));
+    }
+  for (guint i = 0; i < stale->len; i++)
+    chronos_backup_library_remove_folder (self->library, g_ptr_array_index (stale, i));
+
+  for (guint i = 0; paths[i] != NULL; i++)
+    {
+      g_autoptr (GFile) folder = g_file_new_for_path (paths[i]);
+
+      chronos_backup_library_add_folder (self->library, folder);
+    }
+}
+
+static void
+folders_changed_cb (ChronosApplication *self)
+{
+  sync_folders (self);
+}
+
+static ChronosWindow *
+get_window (ChronosApplication *self)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (window == NULL)
+    window = GTK_WINDOW (chronos_window_new (self));
+  return CHRONOS_WINDOW (window);
+}
+
+static void
+chronos_application_activate (GApplication *application)
+{
+  gtk_window_present (GTK_WINDOW (get_window (CHRONOS_APPLICATION (application))));
+}
+
+static void
+chronos_application_open (GApplication *application,
+                          GFile       **files,
+                          int           n_files,
+                          const char   *hint)
+{
+  ChronosWindow *window = get_window (CHRONOS_APPLICATION (application));
+
+  for (int i = 0; i < n_files; i++)
+    chronos_window_open (window, files[i]);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+static void
+chronos_application_startup (GApplication *application)
+{
+  ChronosApplication *self = CHRONOS_APPLICATION (application);
+  static const char  *quit_accels[] = { "<Control>q", NULL };
+  static const char  *preferences_accels[] = { "<Control>comma", NULL };
+  static const char  *add_folder_accels[] = { "<Control>o", NULL };
+  static const char  *search_accels[] = { "<Control>f", NULL };
+  static const char  *boot_accels[] = { "<Control>b", NULL };
+  static const char  *help_accels[] = { "<Control>question", NULL };
+
+  G_APPLICATION_CLASS (chronos_application_parent_class)->startup (application);
+
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences", preferences_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.add-folder", add_folder_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.search", search_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.boot", boot_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.show-help-overlay", help_accels);
+
+  self->settings = g_settings_new ("org.chronos.Chronos");
+  self->library = chronos_backup_library_new ();
+  g_signal_connect_object (self->settings, "changed::backup-folders",
+                           G_CALLBACK (folders_changed_cb), self, G_CONNECT_SWAPPED);
+  sync_folders (self);
+}
+
+static void
+chronos_application_shutdown (GApplication *application)
+{
+  ChronosApplication *self = CHRONOS_APPLICATION (application);
+
+  G_APPLICATION_CLASS (chronos_application_parent_class)->shutdown (application);
+
+  g_clear_object (&self->library);
+  g_clear_object (&self->settings);
+}
+
+static void
+chronos_application_finalize (GObject *object)
+{
+  ChronosApplication *self = (ChronosApplication *)object;
+
+  g_clear_object (&self->demo_library);
+  g_clear_object (&self->library);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (chronos_application_parent_class)->finalize (object);
+}
+
+static void
+chronos_application_class_init (ChronosApplicationClass *klass)
+{
+  GObjectClass      *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->finalize = chronos_application_finalize;
+
+  app_class->activate = chronos_application_activate;
+  app_class->open = chronos_application_open;
+  app_class->startup = chronos_application_startup;
+  app_class->shutdown = chronos_application_shutdown;
+}
+
+static void
+quit_action (GSimpleAction *action,
+             GVariant      *parameter,
+             gpointer       user_data)
+{
+  ChronosApplication *self = user_data;
+  g_autoptr (GList) windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (self)));
+
+  /* Closing goes through each window's close request, which asks about
+   * running VMs; quitting directly would leave them behind. */
+  for (GList *l = windows; l != NULL; l = l->next)
+    gtk_window_close (GTK_WINDOW (l->data));
+}
+
+static void
+preferences_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  ChronosApplication *self = user_data;
+  GtkWindow          *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  GtkWidget          *preferences = chronos_preferences_window_new (self);
+
+  gtk_window_set_transient_for (GTK_WINDOW (preferences), parent);
+  gtk_window_present (GTK_WINDOW (preferences));
+}
+
+static void
+about_action (GSimpleAction *action,
+              GVariant      *parameter,
+              gpointer       user_data)
+{
+  ChronosApplication *self = user_data;
+  GtkWindow          *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  static const char  *developers[] = { "The Chronos developers", NULL };
+  GtkWidget          *about;
+
+  about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                        "transient-for", parent,
+                        "modal", TRUE,
+                        "application-name", _ ("Chronos"),
+                        "application-icon", APP_ID,
+                        "developer-name", _ ("The Chronos developers"),
+                        "developers", developers,
+                        "version", PACKAGE_VERSION,
+                        "comments", _ ("Boot disk-image backups as virtual machines, to check that they really boot and to get files back, without ever changing the backup."),
+                        "license-type", GTK_LICENSE_GPL_2_0,
+                        "copyright", "© 2026 The Chronos developers",
+                        "translator-credits", _ ("translator-credits"),
+                        NULL);
+  gtk_window_present (GTK_WINDOW (about));
+}
+
+static const GActionEntry app_actions[] = {
+  { "quit", quit_action },
+  { "preferences", preferences_action },
+  { "about", about_action },
+};
+
+static void
+chronos_application_init (ChronosApplication *self)
+{
+  const char *demo = g_getenv ("CHRONOS_DEMO_LIBRARY");
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
+                                   G_N_ELEMENTS (app_actions), self);
+
+  if (demo != NULL && demo[0] != '\0' && g_file_test (demo, G_FILE_TEST_IS_DIR))
+    self->demo_library = g_file_new_for_path (demo);
+}
+
+ChronosApplication *
+chronos_application_new (void)
+{
+  return g_object_new (CHRONOS_TYPE_APPLICATION,
+                       "application-id", APP_ID,
+                       "flags", G_APPLICATION_HANDLES_OPEN,
+                       /* The .Devel build shares the resources. */
+                       "resource-base-path", "/org/chronos/Chronos",
+                       NULL);
+}
+
+GSettings *
+chronos_application_get_settings (ChronosApplication *self)
+{
+  g_return_val_if_fail (CHRONOS_IS_APPLICATION (self), NULL);
+  return self->settings;
+}
+
+ChronosBackupLibrary *
+chronos_application_get_library (ChronosApplication *self)
+{
+  g_return_val_if_fail (CHRONOS_IS_APPLICATION (self), NULL);
+  return self->library;
+}
+
+void
+chronos_application_add_folder (ChronosApplication *self,
+                                GFile              *folder)
+{
+  g_auto (GStrv) paths = NULL;
+  g_autoptr (GStrvBuilder) builder = NULL;
+  g_autofree char *path = NULL;
+
+  g_return_if_fail (CHRONOS_IS_APPLICATION (self));
+  g_return_if_fail (G_IS_FILE (folder));
+
+  path = g_file_get_path (folder);
+  if (path == NULL)
+    return;
+
+  paths = g_settings_get_strv (self->settings, "backup-folders");
+  if (g_strv_contains ((const char *const *)paths, path))
+    return;
+
+  builder = g_strv_builder_new ();
+  g_strv_builder_addv (builder, (const char **)paths);
+  g_strv_builder_add (builder, path);
+  g_clear_pointer (&paths, g_strfreev);
+  paths = g_strv_builder_end (builder);
+  g_settings_set_strv (self->settings, "backup-folders", (const char *const *)paths);
+}
+
+void
+chronos_application_remove_folder (ChronosApplication *self,
+                                   GFile              *folder)
+{
+  g_auto (GStrv) paths = NULL;
+  g_autoptr (GStrvBuilder) builder = NULL;
+  g_autofree char *path = NULL;
+
+  g_return_if_fail (CHRONOS_IS_APPLICATION (self));
+  g_return_if_fail (G_IS_FILE (folder));
+
+  path = g_file_get_path (folder);
+  paths = g_settings_get_strv (self->settings, "backup-folders");
+  builder = g_strv_builder_new ();
+  for (guint i = 0; paths[i] != NULL; i++)
+    if (g_strcmp0 (paths[i], path) != 0)
+      g_strv_builder_add (builder, paths[i]);
+  g_clear_pointer (&paths, g_strfreev);
+  paths = g_strv_builder_end (builder);
+  g_settings_set_strv (self->settings, "backup-folders", (const char *const *)paths);
+}
+
+GFile *
+chronos_application_get_demo_library (ChronosApplication *self)
+{
+  g_return_val_if_fail (CHRONOS_IS_APPLICATION (self), NULL);
+  return self->demo_library;
+}
