@@ -20,13 +20,13 @@
 
 typedef struct
 {
-  GBytes        *data;
-  TestServeMode  mode;
-  guint          status;
-  char          *location;
-  guint64        bytes_sent;
-  guint          requests;
-  guint          range_requests;
+  GBytes       *data;
+  TestServeMode mode;
+  guint         status;
+  char         *location;
+  guint64       bytes_sent;
+  guint         requests;
+  guint         range_requests;
 } Route;
 
 struct _TestServer
@@ -97,13 +97,14 @@ raw_response (TestServer        *server,
               Route             *route,
               SoupServerMessage *msg)
 {
-  GIOStream *stream = soup_server_message_steal_connection (msg);
-  GOutputStream *out = g_io_stream_get_output_stream (stream);
-  gsize len = g_bytes_get_size (route->data);
-  const guint8 *data = g_bytes_get_data (route->data, NULL);
+  GIOStream       *stream = soup_server_message_steal_connection (msg);
+  GOutputStream   *out = g_io_stream_get_output_stream (stream);
+  gsize            len = g_bytes_get_size (route->data);
+  const guint8    *data = g_bytes_get_data (route->data, NULL);
   g_autofree char *head = g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-                                           "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n", len);
-  gsize part;
+                                           "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n",
+                                           len);
+  gsize            part;
 
   g_output_stream_write_all (out, head, strlen (head), NULL, NULL, NULL);
 
@@ -111,7 +112,7 @@ raw_response (TestServer        *server,
     {
     case TEST_SERVE_SLOW:
       {
-        Slow *slow = g_new0 (Slow, 1);
+        Slow    *slow = g_new0 (Slow, 1);
         GSource *source = g_timeout_source_new (50);
 
         slow->server = server;
@@ -153,15 +154,15 @@ handler_cb (SoupServer        *soup_server,
             GHashTable        *query,
             gpointer           user_data)
 {
-  TestServer *server = user_data;
+  TestServer         *server = user_data;
   SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
   SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
-  SoupRange *ranges = NULL;
-  int n_ranges = 0;
-  gboolean has_range;
-  gboolean truncate;
-  Route *route;
-  gsize len;
+  SoupRange          *ranges = NULL;
+  int                 n_ranges = 0;
+  gboolean            has_range;
+  gboolean            truncate;
+  Route              *route;
+  gsize               len;
 
   g_mutex_lock (&server->lock);
   route = g_hash_table_lookup (server->routes, path);
@@ -241,7 +242,7 @@ static gpointer
 server_thread (gpointer user_data)
 {
   TestServer *server = user_data;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   GSList *uris;
 
   g_main_context_push_thread_default (server->context);
@@ -328,12 +329,12 @@ test_server_get_base_url (TestServer *server)
 }
 
 void
-test_server_add (TestServer    *server,
-                 const char    *path,
-                 GBytes        *data,
-                 TestServeMode  mode,
-                 guint          status,
-                 const char    *location)
+test_server_add (TestServer   *server,
+                 const char   *path,
+                 GBytes       *data,
+                 TestServeMode mode,
+                 guint         status,
+                 const char   *location)
 {
   Route *route = g_new0 (Route, 1);
 
@@ -351,7 +352,7 @@ guint64
 test_server_bytes_sent (TestServer *server,
                         const char *path)
 {
-  Route *route;
+  Route  *route;
   guint64 n = 0;
 
   g_mutex_lock (&server->lock);
@@ -367,7 +368,7 @@ test_server_requests (TestServer *server,
                       const char *path)
 {
   Route *route;
-  guint n = 0;
+  guint  n = 0;
 
   g_mutex_lock (&server->lock);
   route = g_hash_table_lookup (server->routes, path);
@@ -382,7 +383,7 @@ test_server_range_requests (TestServer *server,
                             const char *path)
 {
   Route *route;
-  guint n = 0;
+  guint  n = 0;
 
   g_mutex_lock (&server->lock);
   route = g_hash_table_lookup (server->routes, path);
@@ -395,10 +396,10 @@ test_server_range_requests (TestServer *server,
 guint
 test_free_port (void)
 {
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr (GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
   guint port;
 
   g_assert_true (g_socket_bind (socket, address, FALSE, NULL));
@@ -410,14 +411,14 @@ test_free_port (void)
 }
 
 static gboolean
-write_data (struct archive *a,
+write_data (struct archive  *a,
             const TestEntry *e,
-            GError        **error)
+            GError         **error)
 {
   if (e->zero_size > 0)
     {
       g_autofree guint8 *zeros = g_malloc0 (1024 * 1024);
-      guint64 left = e->zero_size;
+      guint64            left = e->zero_size;
 
       while (left > 0)
         {
@@ -430,7 +431,7 @@ write_data (struct archive *a,
   else if (e->source != NULL)
     {
       g_autofree char *contents = NULL;
-      gsize len;
+      gsize            len;
 
       if (!g_file_get_contents (e->source, &contents, &len, error))
         return FALSE;
@@ -457,7 +458,7 @@ test_archive_write (const char      *path,
                     GError         **error)
 {
   struct archive *a = archive_write_new ();
-  gboolean ok = FALSE;
+  gboolean        ok = FALSE;
 
   if (strcmp (format, "zip") == 0)
     archive_write_set_format_zip (a);
@@ -481,9 +482,9 @@ test_archive_write (const char      *path,
 
   for (guint i = 0; i < n_entries; i++)
     {
-      const TestEntry *e = &entries[i];
+      const TestEntry      *e = &entries[i];
       struct archive_entry *entry = archive_entry_new ();
-      guint64 size = 0;
+      guint64               size = 0;
 
       archive_entry_set_pathname (entry, e->name);
       archive_entry_set_mtime (entry, 1700000000, 0);
@@ -563,7 +564,7 @@ test_sha256_file (const char *path,
                   guint64    *size)
 {
   g_autofree char *contents = NULL;
-  gsize len = 0;
+  gsize            len = 0;
 
   g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
   if (size != NULL)
@@ -613,8 +614,8 @@ compare_names (gconstpointer a,
 char *
 test_list_dir (const char *dir)
 {
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   const char *name;
 
   if (d == NULL)
@@ -635,7 +636,7 @@ test_remove_tree (const char *path)
     return;
   if (S_ISDIR (st.st_mode))
     {
-      g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
+      g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
       const char *name;
 
       while (d != NULL && (name = g_dir_read_name (d)) != NULL)

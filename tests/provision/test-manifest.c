@@ -53,8 +53,8 @@ static void
 test_valid (void)
 {
   g_autofree char *json = manifest_with (NULL, NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(ChronosManifest) manifest = chronos_manifest_new_from_data (json, -1, &error);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ChronosManifest) manifest = chronos_manifest_new_from_data (json, -1, &error);
   ChronosManifestComponent *c;
 
   g_assert_no_error (error);
@@ -98,7 +98,10 @@ test_invalid (void)
     { "size", "\"12\"", "“size” field that is not a whole number" },
     { "size", "1.5", "“size” field that is not a whole number" },
     { "sha256", "\"abc\"", "not 64 hexadecimal digits" },
-    { "sha256", "\"" "g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" "\"", "not 64 hexadecimal digits" },
+    { "sha256", "\""
+                "g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                "\"",
+      "not 64 hexadecimal digits" },
     { "format", "\"rar\"", "unknown “format” “rar”" },
     { "strip_components", "9", "between 0 and 8" },
     { "strip_components", "-1", "between 0 and 8" },
@@ -119,8 +122,8 @@ test_invalid (void)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *json = manifest_with (cases[i].field, cases[i].value);
-      g_autoptr(GError) error = NULL;
-      g_autoptr(ChronosManifest) manifest = chronos_manifest_new_from_data (json, -1, &error);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (ChronosManifest) manifest = chronos_manifest_new_from_data (json, -1, &error);
 
       g_test_message ("%s = %s", cases[i].field, cases[i].value ? cases[i].value : "(missing)");
       g_assert_null (manifest);
@@ -146,8 +149,8 @@ test_invalid_document (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(ChronosManifest) manifest = chronos_manifest_new_from_data (cases[i][0], -1, &error);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (ChronosManifest) manifest = chronos_manifest_new_from_data (cases[i][0], -1, &error);
 
       g_assert_null (manifest);
       g_assert_error (error, CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_INVALID_MANIFEST);
@@ -160,8 +163,8 @@ test_invalid_document (void)
 static void
 test_default (void)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(ChronosManifest) manifest = chronos_manifest_new_default (&error);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ChronosManifest) manifest = chronos_manifest_new_default (&error);
 
   g_assert_no_error (error);
   g_assert_nonnull (manifest);

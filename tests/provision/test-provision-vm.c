@@ -62,7 +62,7 @@ write_guest_disk (const char *dir)
     0xEB, 0xFD,       /* jmp done */
   };
   g_autofree guint8 *disk = g_malloc0 (1024 * 1024);
-  char *path = g_build_filename (dir, "guest.img", NULL);
+  char              *path = g_build_filename (dir, "guest.img", NULL);
 
   memcpy (disk, code, sizeof code);
   memcpy (disk + sizeof code, GUEST_MESSAGE "\r\n", strlen (GUEST_MESSAGE) + 3);
@@ -87,28 +87,28 @@ test_install_and_boot (void)
   };
   g_autofree char *root = g_dir_make_tmp ("chronos-provision-vm-XXXXXX", NULL);
   g_autofree char *bundle = g_build_filename (root, "qemu-bundle.tar.zst", NULL);
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GArray) entries = g_array_new (FALSE, TRUE, sizeof (TestEntry));
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GArray) entries = g_array_new (FALSE, TRUE, sizeof (TestEntry));
+  g_autoptr (GError) error = NULL;
   g_autofree char *sha = NULL;
   g_autofree char *manifest_json = NULL;
   g_autofree char *url = NULL;
   g_autofree char *install_dir = chronos_paths_qemu_install_dir ();
   g_autofree char *system_version = NULL;
-  g_autoptr(GBytes) bundle_bytes = NULL;
-  g_autoptr(ChronosManifest) manifest = NULL;
-  g_autoptr(ChronosProvisioner) provisioner = NULL;
-  g_autoptr(ChronosProvisionPlan) plan = NULL;
-  g_autoptr(ChronosJob) job = chronos_job_new ("Installing QEMU");
-  g_autoptr(ChronosQemu) qemu = NULL;
+  g_autoptr (GBytes) bundle_bytes = NULL;
+  g_autoptr (ChronosManifest) manifest = NULL;
+  g_autoptr (ChronosProvisioner) provisioner = NULL;
+  g_autoptr (ChronosProvisionPlan) plan = NULL;
+  g_autoptr (ChronosJob) job = chronos_job_new ("Installing QEMU");
+  g_autoptr (ChronosQemu) qemu = NULL;
   TestServer *server;
-  Run run = { 0 };
-  guint64 size;
+  Run         run = { 0 };
+  guint64     size;
 
   for (guint i = 0; i < G_N_ELEMENTS (sources); i++)
     {
       TestEntry e = { .type = TEST_ENTRY_FILE, .mode = g_str_has_prefix (sources[i][1], "bin/") ? 0755 : 0644 };
-      char *name = g_strdup_printf ("qemu-7-bundle/%s", sources[i][1]);
+      char     *name = g_strdup_printf ("qemu-7-bundle/%s", sources[i][1]);
 
       if (!g_file_test (sources[i][0], G_FILE_TEST_EXISTS))
         {
@@ -123,15 +123,37 @@ test_install_and_boot (void)
       g_array_append_val (entries, e);
     }
 
+  /* Debian's QEMU loads TCG (and the UIs) as modules, from
+   * BIN/../lib/x86_64-linux-gnu/qemu once relocated: a real Linux bundle
+   * carries them too. */
+  {
+    const char *moddir = "/usr/lib/x86_64-linux-gnu/qemu";
+    g_autoptr (GDir) dir = g_dir_open (moddir, 0, NULL);
+    const char *name;
+
+    while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+      {
+        TestEntry e = { .type = TEST_ENTRY_FILE, .mode = 0644 };
+        char     *source = g_build_filename (moddir, name, NULL);
+        char     *entry = g_strdup_printf ("qemu-7-bundle/lib/x86_64-linux-gnu/qemu/%s", name);
+
+        g_ptr_array_add (names, source);
+        g_ptr_array_add (names, entry);
+        e.name = entry;
+        e.source = source;
+        g_array_append_val (entries, e);
+      }
+  }
+
   g_assert_true (test_archive_write (bundle, "tar.zst", (TestEntry *)entries->data, entries->len, &error));
   g_assert_no_error (error);
   sha = test_sha256_file (bundle, &size);
   g_test_message ("bundle: %" G_GUINT64_FORMAT " bytes, sha256 %s", size, sha);
 
   {
-    const char *argv[] = { "/usr/bin/qemu-system-x86_64", "-version", NULL };
+    const char      *argv[] = { "/usr/bin/qemu-system-x86_64", "-version", NULL };
     g_autofree char *out = NULL;
-    guint major, minor, micro;
+    guint            major, minor, micro;
 
     g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, 0, NULL, NULL, &out, NULL, NULL, &error));
     g_assert_true (chronos_qemu_parse_version (out, &major, &minor, &micro));
@@ -181,14 +203,14 @@ test_install_and_boot (void)
     g_autofree char *overlay_node = g_strdup_printf ("driver=file,node-name=overlay-file,filename=%s", overlay);
     g_autofree char *hash_before = test_sha256_file (base, NULL);
     g_autofree char *hash_after = NULL;
-    g_autoptr(GSubprocess) vm = NULL;
+    g_autoptr (GSubprocess) vm = NULL;
     gboolean booted = FALSE;
-    gint64 deadline;
+    gint64   deadline;
 
     {
       const char *argv[] = { chronos_qemu_get_img_path (qemu), "create", "-q", "-f", "qcow2",
                              "-b", base, "-F", "raw", overlay, NULL };
-      int wait_status;
+      int         wait_status;
 
       g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, 0, NULL, NULL, NULL, NULL, &wait_status, &error));
       g_assert_true (g_spawn_check_wait_status (wait_status, &error));
@@ -213,6 +235,10 @@ test_install_and_boot (void)
         g_autofree char *log = NULL;
 
         g_usleep (100 * 1000);
+        while (g_main_context_iteration (NULL, FALSE))
+          ;
+        if (g_subprocess_get_identifier (vm) == NULL)
+          break; /* QEMU exited: its stderr says why */
         if (g_file_get_contents (serial, &log, NULL, NULL) && strstr (log, GUEST_MESSAGE) != NULL)
           booted = TRUE;
       }

@@ -776,7 +776,7 @@ read_cb (GObject      *object,
 
           attempt_failed (task,
                           g_error_new (CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_NETWORK,
-                                       _("The connection to the server closed after %s of %s while downloading %s (%s)."),
+                                       _ ("The connection to the server closed after %s of %s while downloading %s (%s)."),
                                        got, want, data->url, error->message),
                           FAILURE_RETRY);
         }

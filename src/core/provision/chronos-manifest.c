@@ -386,7 +386,7 @@ manifest_new_from_data (const char *data,
   node = json_parser_get_root (parser);
   if (node == NULL)
     {
-      invalid (error, G_MAXUINT, _("it is empty"));
+      invalid (error, G_MAXUINT, _ ("it is empty"));
       return NULL;
     }
   if (!JSON_NODE_HOLDS_OBJECT (node))
