@@ -55,7 +55,7 @@ if [ "$mode" = demo ]; then
     GSETTINGS_SCHEMA_DIR="$builddir/data" exec "$builddir/src/app/chronos" "$demo"
   fi
   echo "No display (or no GTK app built): listing the demo library instead."
-  exec "$builddir/src/cli/chronos-vm" list "$demo"
+  exec "$builddir/src/cli/chronos-vm" list "$demo"/*/
 fi
 
 status=0
