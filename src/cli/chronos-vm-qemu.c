@@ -296,8 +296,17 @@ draw_progress (ChronosJob *job,
 {
   const char      *step = chronos_job_get_step (job);
   double           fraction = chronos_job_get_fraction (job);
-  g_autofree char *text = chronos_job_format_progress (job);
   gboolean         new_step = g_strcmp0 (step, install->last_step) != 0;
+  g_autofree char *text = NULL;
+
+  /* Bytes, rate and time left mean something while downloading; the
+   * other steps show how far they are. */
+  if (g_strcmp0 (step, _ ("Downloading")) == 0)
+    text = chronos_job_format_progress (job);
+  else if (fraction >= 0)
+    text = g_strdup_printf ("%.0f %%", fraction * 100.0);
+  else
+    text = g_strdup ("");
 
   if (new_step)
     {
@@ -327,7 +336,7 @@ draw_progress (ChronosJob *job,
       if (!new_step && decile <= install->last_decile)
         return;
       install->last_decile = decile;
-      if (fraction >= 0 && *text)
+      if (!new_step && *text)
         g_printerr ("%s: %s\n", step ? step : "", text);
       else
         g_printerr ("%s…\n", step ? step : "");

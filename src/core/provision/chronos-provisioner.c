@@ -731,6 +731,7 @@ verify (GTask   *task,
   ChronosManifestComponent *c = data->plan->component;
 
   chronos_job_set_step (data->job, _ ("Verifying"));
+  chronos_job_set_fraction (data->job, -1.0);
 
   if (data->size != c->size)
     {
