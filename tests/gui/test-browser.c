@@ -1,0 +1,259 @@
+/* test-browser.c: the backup browser over a real folder of images
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * The real application and window on a folder of VHDX images made with
+ * qemu-img: the list shows them grouped and newest first, the search
+ * filters it, new files appear, opening an image selects it, and removing
+ * the folder empties the list.
+ */
+
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+
+#include "chronos-application.h"
+#include "chronos-backup-details.h"
+#include "chronos-backup-row.h"
+#include "chronos-window.h"
+
+#define WAIT_SECONDS 30
+
+static const char *qemu_img;
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  *(gboolean *)user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+typedef gboolean (*Condition) (gpointer data);
+
+static void
+wait_until (Condition condition,
+            gpointer  data)
+{
+  gboolean timed_out = FALSE;
+  guint    id = g_timeout_add_seconds (WAIT_SECONDS, timeout_cb, &timed_out);
+
+  while (!condition (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+  g_assert_false (timed_out);
+}
+
+typedef struct
+{
+  ChronosWindow        *window;
+  ChronosBackupLibrary *library;
+  guint                 n_shown;
+  GFile                *selected;
+} Expect;
+
+static gboolean
+shown_count_is (gpointer data)
+{
+  Expect *expect = data;
+
+  return g_list_model_get_n_items (chronos_window_get_shown_model (expect->window)) == expect->n_shown &&
+         !chronos_backup_library_get_busy (expect->library);
+}
+
+static gboolean
+selected_is (gpointer data)
+{
+  Expect        *expect = data;
+  ChronosBackup *backup = chronos_window_get_selected (expect->window);
+
+  return backup != NULL && g_file_equal (chronos_backup_get_file (backup), expect->selected);
+}
+
+static void
+make_image (const char *path,
+            const char *size,
+            gint64      mtime)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  int         status;
+  const char *argv[] = { qemu_img, "create", "-q", "-f", "vhdx", path, size, NULL };
+
+  g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                NULL, NULL, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  if (mtime > 0)
+    {
+      g_file_set_attribute_uint64 (file, G_FILE_ATTRIBUTE_TIME_MODIFIED, mtime,
+                                   G_FILE_QUERY_INFO_NONE, NULL, &error);
+      g_assert_no_error (error);
+    }
+}
+
+static gpointer
+window_child (ChronosWindow *window,
+              const char    *name)
+{
+  GObject *object = gtk_widget_get_template_child (GTK_WIDGET (window), CHRONOS_TYPE_WINDOW, name);
+
+  g_assert_nonnull (object);
+  return object;
+}
+
+static const char *
+shown_name (ChronosWindow *window,
+            guint          position)
+{
+  g_autoptr (ChronosBackup) backup = g_list_model_get_item (chronos_window_get_shown_model (window), position);
+
+  return chronos_backup_get_display_name (backup);
+}
+
+static void
+test_browse (void)
+{
+  g_autoptr (ChronosApplication) app = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *sub = NULL;
+  g_autofree char *alpha = NULL;
+  g_autofree char *beta = NULL;
+  g_autofree char *gamma = NULL;
+  g_autofree char *fresh = NULL;
+  ChronosWindow   *window;
+  GSettings       *settings;
+  GtkListBox      *list;
+  GtkStack        *stack;
+  Expect           expect = { 0 };
+  gint64           now = g_get_real_time () / G_USEC_PER_SEC;
+
+  if (qemu_img == NULL || qemu_img[0] == '\0')
+    {
+      g_test_skip ("qemu-img is not installed");
+      return;
+    }
+
+  dir = g_build_filename (g_get_user_data_dir (), "Backups", NULL);
+  sub = g_build_filename (dir, "Office-PC", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (sub, 0755), ==, 0);
+  alpha = g_build_filename (dir, "alpha.vhdx", NULL);
+  beta = g_build_filename (dir, "beta.vhdx", NULL);
+  gamma = g_build_filename (sub, "gamma.vhdx", NULL);
+  make_image (alpha, "64M", now - 3 * 86400);
+  make_image (beta, "128M", now - 86400);
+  make_image (gamma, "64M", now - 2 * 86400);
+
+  app = chronos_application_new ();
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE);
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+
+  window = chronos_window_new (app);
+  gtk_window_present (GTK_WINDOW (window));
+  list = window_child (window, "backup_list");
+  stack = window_child (window, "sidebar_stack");
+  expect.window = window;
+  expect.library = chronos_application_get_library (app);
+
+  /* No folders yet: the empty state. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "empty");
+
+  /* The folder setting is what the library follows. */
+  settings = chronos_application_get_settings (app);
+  {
+    const char *folders[] = { dir, NULL };
+    g_settings_set_strv (settings, "backup-folders", folders);
+  }
+  expect.n_shown = 3;
+  wait_until (shown_count_is, &expect);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "list");
+
+  /* Grouped by folder, newest first within a folder. */
+  g_assert_cmpstr (shown_name (window, 0), ==, "beta.vhdx");
+  g_assert_cmpstr (shown_name (window, 1), ==, "alpha.vhdx");
+  g_assert_cmpstr (shown_name (window, 2), ==, "gamma.vhdx");
+  for (guint i = 0; i < 3; i++)
+    {
+      GtkListBoxRow *row = gtk_list_box_get_row_at_index (list, i);
+      g_autoptr (ChronosBackup) item = g_list_model_get_item (chronos_window_get_shown_model (window), i);
+
+      g_assert_true (CHRONOS_IS_BACKUP_ROW (row));
+      g_assert_true (chronos_backup_row_get_backup (CHRONOS_BACKUP_ROW (row)) == item);
+      /* A heading over the first row of each folder only. */
+      g_assert_true ((gtk_list_box_row_get_header (row) != NULL) == (i == 0 || i == 2));
+    }
+  g_assert_null (gtk_list_box_get_row_at_index (list, 3));
+
+  /* Search filters by name, ignoring case. */
+  gtk_editable_set_text (GTK_EDITABLE (window_child (window, "search_entry")), "BET");
+  g_signal_emit_by_name (window_child (window, "search_entry"), "search-changed");
+  g_assert_cmpuint (g_list_model_get_n_items (chronos_window_get_shown_model (window)), ==, 1);
+  g_assert_cmpstr (shown_name (window, 0), ==, "beta.vhdx");
+  gtk_editable_set_text (GTK_EDITABLE (window_child (window, "search_entry")), "no such backup");
+  g_signal_emit_by_name (window_child (window, "search_entry"), "search-changed");
+  g_assert_cmpuint (g_list_model_get_n_items (chronos_window_get_shown_model (window)), ==, 0);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "no-results");
+  gtk_editable_set_text (GTK_EDITABLE (window_child (window, "search_entry")), "");
+  g_signal_emit_by_name (window_child (window, "search_entry"), "search-changed");
+  g_assert_cmpuint (g_list_model_get_n_items (chronos_window_get_shown_model (window)), ==, 3);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "list");
+
+  /* Selecting a row shows its details. */
+  gtk_list_box_select_row (list, gtk_list_box_get_row_at_index (list, 1));
+  g_assert_cmpstr (chronos_backup_get_display_name (chronos_window_get_selected (window)), ==, "alpha.vhdx");
+  g_assert_true (chronos_backup_details_get_backup (window_child (window, "details")) ==
+                 chronos_window_get_selected (window));
+
+  /* A backup written now appears, at the top of its folder. */
+  fresh = g_build_filename (dir, "fresh.vhdx", NULL);
+  make_image (fresh, "32M", 0);
+  expect.n_shown = 4;
+  wait_until (shown_count_is, &expect);
+  g_assert_cmpstr (shown_name (window, 0), ==, "fresh.vhdx");
+  /* The selection stayed where it was. */
+  g_assert_cmpstr (chronos_backup_get_display_name (chronos_window_get_selected (window)), ==, "alpha.vhdx");
+  g_assert_true (gtk_list_box_get_selected_row (list) == gtk_list_box_get_row_at_index (list, 2));
+
+  /* Opening an image selects it (chronos IMAGE.vhdx, or a drop). */
+  expect.selected = g_file_new_for_path (gamma);
+  chronos_window_open (window, expect.selected);
+  wait_until (selected_is, &expect);
+  g_clear_object (&expect.selected);
+
+  /* It vanishes from disk: it leaves the list and the details. */
+  g_assert_cmpint (g_unlink (gamma), ==, 0);
+  expect.n_shown = 3;
+  wait_until (shown_count_is, &expect);
+  g_assert_null (chronos_window_get_selected (window));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (window_child (window, "content_stack")), ==, "none");
+
+  /* Forgetting the folder empties the list. */
+  {
+    g_autoptr (GFile) folder = g_file_new_for_path (dir);
+    chronos_application_remove_folder (app, folder);
+  }
+  expect.n_shown = 0;
+  wait_until (shown_count_is, &expect);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "empty");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gtk_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  adw_init ();
+
+  qemu_img = g_getenv ("QEMU_IMG");
+
+  g_test_add_func ("/gui/browser/browse", test_browse);
+
+  return g_test_run ();
+}
