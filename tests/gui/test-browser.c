@@ -11,6 +11,8 @@
 #include "config.h"
 
 #include <adwaita.h>
+
+#include "gui-test-util.h"
 #include <glib/gstdio.h>
 
 #include "chronos-application.h"
@@ -248,12 +250,17 @@ int
 main (int   argc,
       char *argv[])
 {
-  gtk_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_autofree char *home = gui_test_isolate_home ();
+  int              status;
+
+  gtk_test_init (&argc, &argv, NULL);
   adw_init ();
 
   qemu_img = g_getenv ("QEMU_IMG");
 
   g_test_add_func ("/gui/browser/browse", test_browse);
 
-  return g_test_run ();
+  status = g_test_run ();
+  gui_test_cleanup_home (home);
+  return status;
 }

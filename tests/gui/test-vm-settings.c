@@ -11,6 +11,8 @@
 
 #include <adwaita.h>
 
+#include "gui-test-util.h"
+
 #include "chronos-vm-settings-dialog.h"
 #include "chronos-vm-settings-page.h"
 #include "chronos-vm-settings-store.h"
@@ -340,7 +342,10 @@ int
 main (int   argc,
       char *argv[])
 {
-  gtk_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_autofree char *home = gui_test_isolate_home ();
+  int              status;
+
+  gtk_test_init (&argc, &argv, NULL);
   adw_init ();
 
   g_test_add_func ("/gui/vm-settings/binds-config", test_binds_config);
@@ -349,5 +354,7 @@ main (int   argc,
   g_test_add_func ("/gui/vm-settings/protection-asks", test_protection_asks);
   g_test_add_func ("/gui/vm-settings/boot-and-remember", test_dialog_boot_and_remember);
 
-  return g_test_run ();
+  status = g_test_run ();
+  gui_test_cleanup_home (home);
+  return status;
 }
