@@ -360,14 +360,9 @@ ask (const char *question)
   if (fgets (answer, sizeof answer, stdin) == NULL)
     return FALSE;
   g_strstrip (answer);
-  /* Translators: the answers that mean "yes", lower case, separated by | */
-  {
-    g_auto (GStrv) yes = g_strsplit (_ ("y|yes"), "|", -1);
-    g_autofree char *lower = g_utf8_strdown (answer, -1);
-
-    return g_strv_contains ((const char *const *)yes, lower) ||
-           g_ascii_strcasecmp (answer, "y") == 0 || g_ascii_strcasecmp (answer, "yes") == 0;
-  }
+  /* Translators: the one-letter answer that means yes to a [y/N] question */
+  return g_ascii_strcasecmp (answer, "y") == 0 || g_ascii_strcasecmp (answer, "yes") == 0 ||
+         g_strcmp0 (answer, C_ ("answer", "y")) == 0;
 }
 
 static int

@@ -31,16 +31,17 @@ typedef struct
 
 struct _TestServer
 {
-  GThread      *thread;
-  GMainContext *context;
-  GMainLoop    *loop;
-  SoupServer   *server;
-  char         *base_url;
-  GHashTable   *routes; /* path -> Route */
-  GPtrArray    *held;   /* stolen connections kept open */
-  GMutex        lock;
-  GCond         ready;
-  gboolean      started;
+  GThread         *thread;
+  GMainContext    *context;
+  GMainLoop       *loop;
+  SoupServer      *server;
+  char            *base_url;
+  GHashTable      *routes; /* path -> Route */
+  GPtrArray       *held;   /* stolen connections kept open */
+  GMutex           lock;
+  GCond            ready;
+  gboolean         started;
+  GTlsCertificate *certificate;
 };
 
 static void
@@ -247,13 +248,18 @@ server_thread (gpointer user_data)
 
   g_main_context_push_thread_default (server->context);
 
-  server->server = soup_server_new ("server-header", "chronos-test ", NULL);
+  server->server = soup_server_new ("server-header", "chronos-test ",
+                                    "tls-certificate", server->certificate,
+                                    NULL);
   soup_server_add_handler (server->server, NULL, handler_cb, server, NULL);
-  if (!soup_server_listen_local (server->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error))
+  if (!soup_server_listen_local (server->server, 0,
+                                 SOUP_SERVER_LISTEN_IPV4_ONLY | (server->certificate ? SOUP_SERVER_LISTEN_HTTPS : 0),
+                                 &error))
     g_error ("test server: %s", error->message);
 
   uris = soup_server_get_uris (server->server);
-  server->base_url = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
+  server->base_url = g_strdup_printf ("%s://127.0.0.1:%d", server->certificate ? "https" : "http",
+                                      g_uri_get_port (uris->data));
   g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
 
   g_mutex_lock (&server->lock);
@@ -282,7 +288,15 @@ close_and_unref (gpointer data)
 TestServer *
 test_server_new (void)
 {
+  return test_server_new_https (NULL);
+}
+
+TestServer *
+test_server_new_https (GTlsCertificate *certificate)
+{
   TestServer *server = g_new0 (TestServer, 1);
+
+  server->certificate = certificate ? g_object_ref (certificate) : NULL;
 
   g_mutex_init (&server->lock);
   g_cond_init (&server->ready);
@@ -316,6 +330,7 @@ test_server_free (TestServer *server)
   g_main_context_unref (server->context);
   g_hash_table_unref (server->routes);
   g_ptr_array_unref (server->held);
+  g_clear_object (&server->certificate);
   g_free (server->base_url);
   g_mutex_clear (&server->lock);
   g_cond_clear (&server->ready);

@@ -24,6 +24,8 @@ typedef enum
 typedef struct _TestServer TestServer;
 
 TestServer *test_server_new (void);
+/* The same over HTTPS with @certificate (self-signed: clients must refuse it). */
+TestServer *test_server_new_https (GTlsCertificate *certificate);
 void        test_server_free (TestServer *server);
 const char *test_server_get_base_url (TestServer *server);
 /* Serves @data at @path (starting with "/") in @mode. @status is the code

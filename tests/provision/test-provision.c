@@ -1016,6 +1016,75 @@ test_disk_full (Fixture      *f,
 #endif
 }
 
+/* The first address fails for good (404): the mirror is used. */
+static void
+test_mirror (Fixture      *f,
+             gconstpointer data)
+{
+  g_autofree char *sha = NULL;
+  guint64          size;
+  g_autofree char *bundle = make_bundle (f, "tar.zst", "1.0", &sha, &size);
+  g_autofree char *manifest = serve_bundle (f, bundle, "/mirror.tar.zst", TEST_SERVE_NORMAL, "tar.zst", "1.0", size, sha);
+  g_autofree char *primary = g_strdup_printf ("%s/gone.tar.zst", test_server_get_base_url (f->server));
+  g_autofree char *mirror = g_strdup_printf ("%s/mirror.tar.zst", test_server_get_base_url (f->server));
+  g_autofree char *mirrors = g_strdup_printf ("\"mirrors\": [\"%s\"]", mirror);
+  g_autoptr (GString) edited = g_string_new (manifest);
+  g_autoptr (GError) error = NULL;
+
+  /* The served bundle becomes the mirror; the primary answers 404. */
+  g_string_replace (edited, mirror, primary, 1);
+  g_string_replace (edited, "\"mirrors\": []", mirrors, 1);
+  test_server_add (f->server, "/gone.tar.zst", NULL, TEST_SERVE_STATUS, 404, NULL);
+
+  error = run_install (f, edited->str, NULL, NULL);
+  g_assert_no_error (error);
+  g_assert_cmpuint (test_server_requests (f->server, "/gone.tar.zst"), ==, 1);
+  g_assert_cmpuint (test_server_requests (f->server, "/mirror.tar.zst"), ==, 1);
+  assert_installed (f, "1.0", sha);
+}
+
+/* A certificate the system does not trust is an error, never ignored. */
+static void
+test_tls_error (Fixture      *f,
+                gconstpointer data)
+{
+  g_autofree char *key = g_build_filename (f->root, "key.pem", NULL);
+  g_autofree char *cert = g_build_filename (f->root, "cert.pem", NULL);
+  const char      *argv[] = { "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                              "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert, NULL };
+  g_autoptr (GTlsCertificate) certificate = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *manifest = NULL;
+  TestServer      *https;
+  int              wait_status;
+
+  if (g_find_program_in_path ("openssl") == NULL)
+    {
+      g_test_skip ("openssl is missing: cannot make a certificate");
+      return;
+    }
+  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &wait_status, &error));
+  g_assert_true (g_spawn_check_wait_status (wait_status, &error));
+  certificate = g_tls_certificate_new_from_files (cert, key, &error);
+  g_assert_no_error (error);
+
+  https = test_server_new_https (certificate);
+  test_server_add (https, "/q.zip", f->blob, TEST_SERVE_NORMAL, 0, NULL);
+  url = g_strdup_printf ("%s/q.zip", test_server_get_base_url (https));
+  g_assert_true (g_str_has_prefix (url, "https://"));
+  manifest = test_manifest_json (url, "1.0", BLOB_SIZE, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                                 "zip", 0, "a", "b", NULL);
+
+  error = run_install (f, manifest, NULL, NULL);
+  g_assert_error (error, CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_TLS);
+  g_assert_nonnull (strstr (error->message, "secure connection"));
+  g_assert_cmpuint (test_server_requests (https, "/q.zip"), ==, 0);
+  assert_nothing_left (f, NULL);
+  test_server_free (https);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1045,6 +1114,8 @@ main (int   argc,
   ADD ("fault/bomb", test_bomb, NULL);
   ADD ("fault/no-component", test_no_component, NULL);
   ADD ("fault/disk-full", test_disk_full, NULL);
+  ADD ("fault/tls", test_tls_error, NULL);
+  ADD ("mirror", test_mirror, NULL);
   ADD ("manifest-fetch", test_manifest_fetch, NULL);
   ADD ("resume/next-run", test_resume, NULL);
   ADD ("resume/retry", test_resume_retry, NULL);

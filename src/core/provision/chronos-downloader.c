@@ -686,9 +686,11 @@ stall_check_cb (gpointer user_data)
 static GError *
 stall_error (DownloadData *data)
 {
+  g_autofree char *done = g_format_size (data->offset);
+
   return g_error_new (CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_STALLED,
                       _ ("The server sent nothing for too long while downloading %s (after %s)."),
-                      data->urls[data->url_index], g_format_size (data->offset));
+                      data->urls[data->url_index], done);
 }
 
 static void read_next (GTask *task);
