@@ -640,6 +640,10 @@ attempt_failed (GTask      *task,
 
   if (data->urls[data->url_index + 1] != NULL)
     {
+      /* Bytes from an address that served the wrong size are no base to
+       * resume from at the mirror. */
+      if (g_error_matches (error, CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_SIZE_MISMATCH))
+        delete_part (data);
       data->url_index++;
       data->attempt = 0;
       start_attempt (task);
