@@ -14,6 +14,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "chronos-app-format.h"
+#include "chronos-download-dialog.h"
 #include "chronos-preferences-window.h"
 #include "chronos-qemu.h"
 #include "chronos-vm-settings-store.h"
@@ -32,6 +33,7 @@ struct _ChronosPreferencesWindow
   GtkButton           *add_folder_button;
   AdwPreferencesGroup *folders_group;
   GtkButton           *qemu_choose_button;
+  GtkButton           *qemu_download_button;
   GtkButton           *qemu_reset_button;
   AdwActionRow        *qemu_row;
 };
@@ -120,6 +122,9 @@ qemu_found_cb (GObject      *object,
   else
     subtitle = g_strdup (error->message);
   adw_action_row_set_subtitle (self->qemu_row, subtitle);
+  /* Offer to fetch it only where Chronos may install QEMU itself. */
+  gtk_widget_set_visible (GTK_WIDGET (self->qemu_download_button),
+                          qemu == NULL && dir[0] == '\0' && !chronos_provisioner_is_sandboxed ());
 }
 
 static void
@@ -202,6 +207,15 @@ qemu_choose_cb (ChronosPreferencesWindow *self)
 }
 
 static void
+qemu_download_cb (ChronosPreferencesWindow *self)
+{
+  GtkWidget *dialog = chronos_download_dialog_new (GTK_WINDOW (self), NULL);
+
+  g_signal_connect_object (dialog, "installed", G_CALLBACK (update_qemu), self, G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
 qemu_reset_cb (ChronosPreferencesWindow *self)
 {
   g_settings_reset (self->settings, "qemu-dir");
@@ -234,10 +248,12 @@ chronos_preferences_window_class_init (ChronosPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ChronosPreferencesWindow, add_folder_button);
   gtk_widget_class_bind_template_child (widget_class, ChronosPreferencesWindow, folders_group);
   gtk_widget_class_bind_template_child (widget_class, ChronosPreferencesWindow, qemu_choose_button);
+  gtk_widget_class_bind_template_child (widget_class, ChronosPreferencesWindow, qemu_download_button);
   gtk_widget_class_bind_template_child (widget_class, ChronosPreferencesWindow, qemu_reset_button);
   gtk_widget_class_bind_template_child (widget_class, ChronosPreferencesWindow, qemu_row);
   gtk_widget_class_bind_template_callback (widget_class, add_folder_cb);
   gtk_widget_class_bind_template_callback (widget_class, qemu_choose_cb);
+  gtk_widget_class_bind_template_callback (widget_class, qemu_download_cb);
   gtk_widget_class_bind_template_callback (widget_class, qemu_reset_cb);
 }
 
