@@ -73,6 +73,13 @@ def main():
     if not a.skip_list_check:
         names = subprocess.run(["bsdtar", "-tf", a.bundle], check=True,
                                capture_output=True, text=True).stdout.split("\n")
+        # Chronos refuses links and special files in a bundle: refuse to publish one.
+        verbose = subprocess.run(["bsdtar", "-tvf", a.bundle], check=True,
+                                 capture_output=True, text=True).stdout.split("\n")
+        for line in verbose:
+            if line and line[0] not in "-d":
+                sys.exit(f"update-manifest: {a.bundle}: Chronos will refuse this entry "
+                         f"(links and special files are not allowed): {line}")
         stripped = set()
         for n in names:
             parts = [x for x in n.split("/") if x not in ("", ".")]
