@@ -477,6 +477,9 @@ chronos_backup_details_init (ChronosBackupDetails *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->dynamic_rows = g_ptr_array_new ();
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->button_box));
+       child != NULL; child = gtk_widget_get_next_sibling (child))
+    gtk_widget_set_focusable (child, FALSE);
 
   self->location_value = add_value_row (self->file_group, _ ("Location"), NULL);
   self->modified_value = add_value_row (self->file_group, _ ("Modified"), NULL);
@@ -550,4 +553,6 @@ chronos_backup_details_add_button (ChronosBackupDetails *self,
   g_return_if_fail (GTK_IS_WIDGET (button));
 
   gtk_flow_box_append (self->button_box, button);
+  /* The flow box only lays the buttons out: its children take no focus. */
+  gtk_widget_set_focusable (gtk_widget_get_parent (button), FALSE);
 }

@@ -16,6 +16,9 @@
 #include "chronos-app-format.h"
 #include "chronos-backup-details.h"
 #include "chronos-backup-row.h"
+#include "chronos-converter.h"
+#include "chronos-job-row.h"
+#include "chronos-qemu.h"
 #include "chronos-vm-settings-dialog.h"
 #include "chronos-vm-settings-store.h"
 #include "chronos-window.h"
@@ -33,6 +36,8 @@ struct _ChronosWindow
   GFile                *pending_file;   /* select when it shows up */
   GFile                *pending_folder; /* select its newest backup once listed */
   GCancellable         *cancellable;
+  GHashTable           *jobs;          /* ChronosBackup -> GPtrArray of ChronosJob */
+  GPtrArray            *activity_rows; /* rows shown in the details' activity group */
 
   GtkListBox           *backup_list;
   GtkButton            *back_button;
@@ -185,6 +190,121 @@ create_row_cb (gpointer item,
                gpointer user_data)
 {
   return chronos_backup_row_new (CHRONOS_BACKUP (item));
+}
+
+/* Long operations on backups (conversion, verification) */
+
+static void
+update_activity (ChronosWindow *self)
+{
+  AdwPreferencesGroup *group = chronos_backup_details_get_activity_group (self->details);
+  GPtrArray           *jobs = self->selected != NULL ? g_hash_table_lookup (self->jobs, self->selected) : NULL;
+
+  for (guint i = 0; i < self->activity_rows->len; i++)
+    adw_preferences_group_remove (group, g_ptr_array_index (self->activity_rows, i));
+  g_ptr_array_set_size (self->activity_rows, 0);
+
+  for (guint i = 0; jobs != NULL && i < jobs->len; i++)
+    {
+      GtkWidget *row = chronos_job_row_new (g_ptr_array_index (jobs, i));
+
+      adw_preferences_group_add (group, row);
+      g_ptr_array_add (self->activity_rows, row);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (group), self->activity_rows->len > 0);
+}
+
+static void
+add_job (ChronosWindow *self,
+         ChronosBackup *backup,
+         ChronosJob    *job)
+{
+  GPtrArray *jobs = g_hash_table_lookup (self->jobs, backup);
+
+  if (jobs == NULL)
+    {
+      jobs = g_ptr_array_new_with_free_func (g_object_unref);
+      g_hash_table_insert (self->jobs, g_object_ref (backup), jobs);
+    }
+  g_ptr_array_add (jobs, g_object_ref (job));
+  update_activity (self);
+  actions_update (self);
+}
+
+static void
+remove_job (ChronosWindow *self,
+            ChronosBackup *backup,
+            ChronosJob    *job)
+{
+  GPtrArray *jobs = g_hash_table_lookup (self->jobs, backup);
+
+  if (jobs != NULL)
+    {
+      g_ptr_array_remove (jobs, job);
+      if (jobs->len == 0)
+        g_hash_table_remove (self->jobs, backup);
+    }
+  update_activity (self);
+  actions_update (self);
+}
+
+static gboolean
+has_job (ChronosWindow *self,
+         ChronosBackup *backup,
+         const char    *kind)
+{
+  GPtrArray *jobs = backup != NULL ? g_hash_table_lookup (self->jobs, backup) : NULL;
+
+  for (guint i = 0; jobs != NULL && i < jobs->len; i++)
+    if (g_strcmp0 (g_object_get_data (g_ptr_array_index (jobs, i), "chronos-kind"), kind) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+open_log_response_cb (AdwMessageDialog *dialog,
+                      const char       *response,
+                      gpointer          user_data)
+{
+  const char *log = g_object_get_data (G_OBJECT (dialog), "log-path");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *uri = NULL;
+
+  if (g_strcmp0 (response, "open-log") != 0 || log == NULL)
+    return;
+
+  /* GtkFileLauncher is GTK 4.10; the default handler for a text file does
+   * the same here. */
+  uri = g_filename_to_uri (log, NULL, NULL);
+  if (uri != NULL && !g_app_info_launch_default_for_uri (uri, NULL, &error))
+    g_warning ("Could not open %s: %s", log, error->message);
+}
+
+/* One way to tell a person that something failed: what, why, and where
+ * the log is when there is one. */
+static void
+show_error (ChronosWindow *self,
+            const char    *heading,
+            const char    *message,
+            const char    *log_path)
+{
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, NULL);
+
+  if (log_path != NULL)
+    {
+      g_autofree char *body = g_strdup_printf (_ ("%s\n\nThe log is in %s."), message, log_path);
+
+      adw_message_dialog_set_body (ADW_MESSAGE_DIALOG (dialog), body);
+      adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "open-log", _ ("_Open Log"));
+      g_object_set_data_full (G_OBJECT (dialog), "log-path", g_strdup (log_path), g_free);
+    }
+  else
+    adw_message_dialog_set_body (ADW_MESSAGE_DIALOG (dialog), message);
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _ ("_Close"));
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "close");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "close");
+  g_signal_connect (dialog, "response", G_CALLBACK (open_log_response_cb), NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 /* What the sidebar and content show */
@@ -385,6 +505,9 @@ actions_update (ChronosWindow *self)
 #endif
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.boot", can_boot);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.convert",
+                                 info != NULL && chronos_image_info_get_qemu_can_open (info) &&
+                                     !has_job (self, backup, "convert"));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-demo",
                                  chronos_application_get_demo_library (self->application) != NULL);
 }
@@ -486,6 +609,179 @@ boot_action (GtkWidget  *widget,
   dialog = chronos_vm_settings_dialog_new (GTK_WINDOW (self), self->selected, config);
   g_signal_connect_object (dialog, "boot", G_CALLBACK (boot_response_cb), self, G_CONNECT_SWAPPED);
   gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* Converting */
+
+typedef struct
+{
+  ChronosWindow    *self;
+  ChronosBackup    *backup;
+  ChronosJob       *job;
+  char             *output;
+  ChronosConverter *converter;
+} Convert;
+
+static void
+convert_free (Convert *convert)
+{
+  g_clear_object (&convert->self);
+  g_clear_object (&convert->backup);
+  g_clear_object (&convert->job);
+  g_clear_object (&convert->converter);
+  g_free (convert->output);
+  g_free (convert);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Convert, convert_free)
+
+static void
+convert_done_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr (Convert) convert = user_data;
+  g_autoptr (GError) error = NULL;
+  ChronosWindow *self = convert->self;
+
+  remove_job (self, convert->backup, convert->job);
+
+  if (!chronos_converter_convert_finish (CHRONOS_CONVERTER (object), result, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        show_error (self, _ ("Conversion Failed"), error->message, NULL);
+      return;
+    }
+
+  {
+    g_autofree char *name = g_path_get_basename (convert->output);
+    /* Translators: %s is a file name */
+    g_autofree char *title = g_strdup_printf (_ ("Saved “%s”"), name);
+
+    chronos_window_add_toast (self, title);
+  }
+}
+
+static void
+convert_qemu_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr (Convert) convert = user_data;
+  g_autoptr (ChronosQemu) qemu = NULL;
+  g_autoptr (GError) error = NULL;
+  ChronosWindow *self = convert->self;
+
+  qemu = chronos_qemu_find_finish (result, &error);
+  if (qemu == NULL)
+    {
+      remove_job (self, convert->backup, convert->job);
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        show_error (self, _ ("Conversion Failed"), error->message, NULL);
+      return;
+    }
+
+  convert->converter = chronos_converter_new (chronos_qemu_get_img_path (qemu),
+                                              chronos_backup_get_path (convert->backup),
+                                              convert->output);
+  /* The save dialog already asked before replacing a file. */
+  chronos_converter_set_force (convert->converter, TRUE);
+
+  /* The converter reports into its own job: show that one instead. */
+  remove_job (self, convert->backup, convert->job);
+  g_set_object (&convert->job, chronos_converter_get_job (convert->converter));
+  g_object_set_data (G_OBJECT (convert->job), "chronos-kind", (gpointer) "convert");
+  add_job (self, convert->backup, convert->job);
+
+  {
+    ChronosConverter *converter = convert->converter;
+    GCancellable     *cancellable = chronos_job_get_cancellable (convert->job);
+
+    chronos_converter_convert_async (converter, cancellable, convert_done_cb,
+                                     g_steal_pointer (&convert));
+  }
+}
+
+void
+chronos_window_convert (ChronosWindow *self,
+                        ChronosBackup *backup,
+                        const char    *output)
+{
+  g_autofree char *qemu_dir = NULL;
+  Convert         *convert;
+
+  g_return_if_fail (CHRONOS_IS_WINDOW (self));
+  g_return_if_fail (CHRONOS_IS_BACKUP (backup));
+  g_return_if_fail (output != NULL);
+
+  convert = g_new0 (Convert, 1);
+  convert->self = g_object_ref (self);
+  convert->backup = g_object_ref (backup);
+  convert->output = g_strdup (output);
+  /* Finding qemu-img takes a moment: show the job from the start. */
+  convert->job = chronos_job_new (_ ("Converting to QCOW2"));
+  chronos_job_set_step (convert->job, _ ("Finding qemu-img"));
+  g_object_set_data (G_OBJECT (convert->job), "chronos-kind", (gpointer) "convert");
+  add_job (self, backup, convert->job);
+
+  qemu_dir = g_settings_get_string (chronos_application_get_settings (self->application), "qemu-dir");
+  chronos_qemu_find_async (qemu_dir[0] != '\0' ? qemu_dir : NULL,
+                           chronos_job_get_cancellable (convert->job),
+                           convert_qemu_cb, convert);
+}
+
+static void
+convert_response_cb (ChronosWindow        *self,
+                     int                   response,
+                     GtkFileChooserNative *chooser)
+{
+  ChronosBackup *backup = g_object_get_data (G_OBJECT (chooser), "backup");
+
+  if (response == GTK_RESPONSE_ACCEPT && backup != NULL)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+
+      if (file != NULL && g_file_peek_path (file) != NULL)
+        chronos_window_convert (self, backup, g_file_peek_path (file));
+    }
+  g_object_unref (chooser);
+}
+
+static void
+convert_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  ChronosWindow        *self = CHRONOS_WINDOW (widget);
+  GtkFileChooserNative *chooser;
+  g_autofree char      *name = NULL;
+  g_autoptr (GFile) folder = NULL;
+  char *dot;
+
+  if (self->selected == NULL)
+    return;
+
+  chooser = gtk_file_chooser_native_new (_ ("Convert to QCOW2"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_SAVE,
+                                         _ ("_Convert"), _ ("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+
+  /* "Office-PC-2026-11-24.qcow2" beside the backup. */
+  name = g_strdup (chronos_backup_get_display_name (self->selected));
+  if ((dot = strrchr (name, '.')) != NULL)
+    *dot = '\0';
+  {
+    g_autofree char *qcow2 = g_strconcat (name, ".qcow2", NULL);
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), qcow2);
+  }
+  folder = g_file_get_parent (chronos_backup_get_file (self->selected));
+  if (folder != NULL)
+    gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
+
+  g_object_set_data_full (G_OBJECT (chooser), "backup", g_object_ref (self->selected), g_object_unref);
+  g_signal_connect_object (chooser, "response", G_CALLBACK (convert_response_cb), self,
+                           G_CONNECT_SWAPPED);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
 /* Drag and drop */
@@ -649,8 +945,20 @@ chronos_window_dispose (GObject *object)
 
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
+  if (self->jobs != NULL)
+    {
+      GHashTableIter iter;
+      GPtrArray     *jobs;
+
+      g_hash_table_iter_init (&iter, self->jobs);
+      while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&jobs))
+        for (guint i = 0; i < jobs->len; i++)
+          chronos_job_cancel (g_ptr_array_index (jobs, i));
+    }
 
   gtk_widget_dispose_template (GTK_WIDGET (self), CHRONOS_TYPE_WINDOW);
+  g_clear_pointer (&self->jobs, g_hash_table_unref);
+  g_clear_pointer (&self->activity_rows, g_ptr_array_unref);
 
   g_clear_object (&self->sort_model);
   g_clear_object (&self->filter_model);
@@ -756,6 +1064,7 @@ chronos_window_class_init (ChronosWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, open_demo_action);
   gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
   gtk_widget_class_install_action (widget_class, "win.boot", NULL, boot_action);
+  gtk_widget_class_install_action (widget_class, "win.convert", NULL, convert_action);
 }
 
 static void
@@ -766,6 +1075,18 @@ chronos_window_init (ChronosWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->cancellable = g_cancellable_new ();
+  self->jobs = g_hash_table_new_full (NULL, NULL, g_object_unref, (GDestroyNotify)g_ptr_array_unref);
+  self->activity_rows = g_ptr_array_new ();
+
+  /* Actions on a backup beside "Boot as VM", as the core offers them. */
+  {
+    GtkWidget *button = gtk_button_new_with_mnemonic (_ ("_Convert to QCOW2…"));
+
+    gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "win.convert");
+    gtk_widget_set_tooltip_text (button, _ ("Save a copy of this backup as a QCOW2 image for other virtual machine software"));
+    gtk_widget_add_css_class (button, "pill");
+    chronos_backup_details_add_button (self->details, button);
+  }
 
   target = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect (target, "drop", G_CALLBACK (drop_cb), self);

@@ -23,8 +23,13 @@ void           chronos_window_open (ChronosWindow *self,
 ChronosBackup *chronos_window_get_selected (ChronosWindow *self);
 void           chronos_window_select_backup (ChronosWindow *self,
                                              ChronosBackup *backup);
-void           chronos_window_add_toast (ChronosWindow *self,
-                                         const char    *title);
+/* Converts @backup to QCOW2 at @output (what "Convert to QCOW2…" does
+ * after its save dialog), with a progress row in the details. */
+void chronos_window_convert (ChronosWindow *self,
+                             ChronosBackup *backup,
+                             const char    *output);
+void chronos_window_add_toast (ChronosWindow *self,
+                               const char    *title);
 /* The backups as the list shows them: filtered and sorted. */
 GListModel *chronos_window_get_shown_model (ChronosWindow *self);
 

@@ -95,6 +95,50 @@ make_image (const char *path,
     }
 }
 
+static char *
+hash_file (const char *path)
+{
+  g_autofree char *contents = NULL;
+  gsize            length;
+
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)contents, length);
+}
+
+/* A button by its label, as a person (or a screen reader) finds it. */
+static GtkWidget *
+find_button (GtkWidget  *widget,
+             const char *label)
+{
+  if (GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0 &&
+      gtk_widget_get_mapped (widget))
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_button (c, label);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+typedef struct
+{
+  ChronosWindow *window;
+} Convert;
+
+static gboolean
+conversion_done (gpointer data)
+{
+  Convert             *convert = data;
+  AdwPreferencesGroup *activity =
+      chronos_backup_details_get_activity_group (CHRONOS_BACKUP_DETAILS (gtk_widget_get_template_child (GTK_WIDGET (convert->window), CHRONOS_TYPE_WINDOW, "details")));
+
+  /* The job leaves the details when it ends; so does the row. */
+  return !gtk_widget_get_visible (GTK_WIDGET (activity));
+}
+
 static gpointer
 window_child (ChronosWindow *window,
               const char    *name)
@@ -210,6 +254,36 @@ test_browse (void)
   g_assert_cmpstr (chronos_backup_get_display_name (chronos_window_get_selected (window)), ==, "alpha.vhdx");
   g_assert_true (chronos_backup_details_get_backup (window_child (window, "details")) ==
                  chronos_window_get_selected (window));
+
+  /* Convert to QCOW2: a progress row while it runs, the file at the end,
+   * the backup unchanged. */
+  {
+    g_autofree char     *output = g_build_filename (g_get_user_data_dir (), "alpha.qcow2", NULL);
+    g_autofree char     *hash_before = hash_file (alpha);
+    g_autofree char     *hash_after = NULL;
+    ChronosBackup       *backup = chronos_window_get_selected (window);
+    AdwPreferencesGroup *activity = chronos_backup_details_get_activity_group (window_child (window, "details"));
+    Convert              wait = { window };
+
+    g_assert_true (gtk_widget_is_sensitive (find_button (GTK_WIDGET (window), "_Convert to QCOW2…")));
+    chronos_window_convert (window, backup, output);
+    g_assert_true (gtk_widget_get_visible (GTK_WIDGET (activity)));
+    /* One conversion of a backup at a time. */
+    g_assert_false (gtk_widget_is_sensitive (find_button (GTK_WIDGET (window), "_Convert to QCOW2…")));
+    wait_until (conversion_done, &wait);
+    g_assert_true (g_file_test (output, G_FILE_TEST_IS_REGULAR));
+    g_assert_false (gtk_widget_get_visible (GTK_WIDGET (activity)));
+    hash_after = hash_file (alpha);
+    g_assert_cmpstr (hash_before, ==, hash_after);
+    {
+      g_autofree char *out = NULL;
+      const char      *argv[] = { qemu_img, "info", "--output=json", output, NULL };
+
+      g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                   &out, NULL, NULL, NULL));
+      g_assert_nonnull (strstr (out, "\"format\": \"qcow2\""));
+    }
+  }
 
   /* A backup written now appears, at the top of its folder. */
   fresh = g_build_filename (dir, "fresh.vhdx", NULL);
