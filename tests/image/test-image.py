@@ -29,7 +29,9 @@ CHRONOS_VM = os.environ.get("CHRONOS_VM")
 VHDX_TOOL = os.environ.get("VHDX_TOOL")
 FIELDS = {"path", "format", "file_size", "virtual_size", "block_size", "logical_sector_size",
           "physical_sector_size", "creator", "has_parent", "parent", "log_pending",
-          "partition_style", "partitions", "firmware", "warnings"}
+          "partition_style", "partitions", "firmware", "warnings",
+          # issue 9: the chain child -> parent -> ..., and why it is incomplete
+          "chain", "chain_error"}
 PARTITION_FIELDS = {"number", "start", "size", "type", "name", "bootable"}
 
 results = []

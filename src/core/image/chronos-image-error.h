@@ -19,6 +19,7 @@ typedef enum
   CHRONOS_IMAGE_ERROR_UNSUPPORTED,  /* valid, but uses something Chronos cannot read */
   CHRONOS_IMAGE_ERROR_NEEDS_PARENT, /* data lives in the parent of a differencing image */
   CHRONOS_IMAGE_ERROR_IO,           /* the operating system refused to read the file */
+  CHRONOS_IMAGE_ERROR_WRONG_PARENT, /* the parent found is not the one the child was made from */
 } ChronosImageError;
 
 GQuark chronos_image_error_quark (void);

@@ -12,13 +12,11 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "chronos-image-chain.h"
 #include "chronos-image-error.h"
 #include "chronos-image-info.h"
 #include "chronos-partition-probe.h"
 #include "chronos-vhdx.h"
-
-/* How deep a chain of differencing images the probe follows. */
-#define MAX_PARENT_DEPTH 16
 
 struct _ChronosImageInfo
 {
@@ -36,12 +34,30 @@ struct _ChronosImageInfo
   char                 *parent_absolute_win32_path;
   char                 *parent_resolved_path;
   gboolean              log_pending;
+  GPtrArray            *chain;       /* ChainLink, the image first */
+  GPtrArray            *chain_paths; /* NULL-terminated */
+  char                 *chain_error;
   ChronosPartitionStyle partition_style;
   GPtrArray            *partitions;
   GPtrArray            *warnings; /* NULL-terminated */
 };
 
+/* One image of the chain, as info shows it. */
+typedef struct
+{
+  char    *path;
+  guint64  file_size;
+  gboolean log_pending;
+} ChainLink;
+
 G_DEFINE_FINAL_TYPE (ChronosImageInfo, chronos_image_info, G_TYPE_OBJECT)
+
+static void
+chain_link_free (ChainLink *link)
+{
+  g_free (link->path);
+  g_free (link);
+}
 
 G_DEFINE_BOXED_TYPE (ChronosPartition, chronos_partition, chronos_partition_copy, chronos_partition_free)
 
@@ -79,6 +95,9 @@ chronos_image_info_finalize (GObject *object)
   g_free (self->parent_relative_path);
   g_free (self->parent_absolute_win32_path);
   g_free (self->parent_resolved_path);
+  g_clear_pointer (&self->chain, g_ptr_array_unref);
+  g_clear_pointer (&self->chain_paths, g_ptr_array_unref);
+  g_free (self->chain_error);
   g_clear_pointer (&self->partitions, g_ptr_array_unref);
   g_clear_pointer (&self->warnings, g_ptr_array_unref);
 
@@ -95,6 +114,9 @@ static void
 chronos_image_info_init (ChronosImageInfo *self)
 {
   self->partitions = g_ptr_array_new_with_free_func ((GDestroyNotify)chronos_partition_free);
+  self->chain = g_ptr_array_new_with_free_func ((GDestroyNotify)chain_link_free);
+  self->chain_paths = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (self->chain_paths, NULL);
   self->warnings = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (self->warnings, NULL);
 }
@@ -108,11 +130,20 @@ add_warning (ChronosImageInfo *self,
   g_ptr_array_add (self->warnings, NULL);
 }
 
-/* The chain child -> parent -> grandparent, as far as it can be opened. */
-typedef struct
+static void
+add_chain_link (ChronosImageInfo *self,
+                ChronosVhdx      *vhdx)
 {
-  GPtrArray *chain; /* ChronosVhdx */
-} ChainReader;
+  ChainLink *link = g_new0 (ChainLink, 1);
+
+  link->path = g_strdup (chronos_vhdx_get_path (vhdx));
+  link->file_size = chronos_vhdx_get_file_size (vhdx);
+  link->log_pending = chronos_vhdx_get_log_pending (vhdx);
+  g_ptr_array_add (self->chain, link);
+  g_ptr_array_remove_index (self->chain_paths, self->chain_paths->len - 1);
+  g_ptr_array_add (self->chain_paths, g_strdup (link->path));
+  g_ptr_array_add (self->chain_paths, NULL);
+}
 
 static gboolean
 chain_read_cb (gpointer user_data,
@@ -121,62 +152,17 @@ chain_read_cb (gpointer user_data,
                gsize    length,
                GError **error)
 {
-  ChainReader *reader = user_data;
-
-  for (guint i = 0; i < reader->chain->len; i++)
-    {
-      ChronosVhdx *vhdx = g_ptr_array_index (reader->chain, i);
-      g_autoptr (GError) local_error = NULL;
-
-      if (chronos_vhdx_read (vhdx, buffer, offset, length, &local_error))
-        return TRUE;
-      /* Only for the partition probe: a block the child does not hold is
-       * read from the parent. A partly present block is rare in the first
-       * sectors and only changes which table the probe sees. */
-      if (!g_error_matches (local_error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_NEEDS_PARENT) ||
-          i + 1 == reader->chain->len)
-        {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
-        }
-    }
-  g_assert_not_reached ();
+  return chronos_image_chain_read (user_data, buffer, offset, length, error);
 }
 
-static void
-open_parents (ChronosImageInfo *self,
-              GPtrArray        *chain,
-              GCancellable     *cancellable)
+static gboolean
+image_read_cb (gpointer user_data,
+               void    *buffer,
+               guint64  offset,
+               gsize    length,
+               GError **error)
 {
-  while (chain->len < MAX_PARENT_DEPTH)
-    {
-      ChronosVhdx *last = g_ptr_array_index (chain, chain->len - 1);
-      const char  *parent_path = chronos_vhdx_get_parent_resolved_path (last);
-      g_autoptr (GError) error = NULL;
-      ChronosVhdx *parent;
-
-      if (!chronos_vhdx_get_has_parent (last) || parent_path == NULL)
-        return;
-
-      parent = chronos_vhdx_open (parent_path, cancellable, &error);
-      if (parent == NULL)
-        {
-          add_warning (self, g_strdup_printf (_ ("The parent image “%s” cannot be read: %s"), parent_path, error->message));
-          return;
-        }
-      if (chronos_vhdx_get_parent_linkage (last) != NULL)
-        {
-          /* parent_linkage is "{GUID}": the DataWriteGuid the parent had
-           * when the child was made. */
-          g_autofree char *linkage = g_strdup (chronos_vhdx_get_parent_linkage (last));
-
-          g_strstrip (g_strdelimit (linkage, "{}", ' '));
-          if (g_ascii_strcasecmp (linkage, chronos_vhdx_get_data_write_guid (parent)) != 0)
-            add_warning (self, g_strdup_printf (_ ("The parent image “%s” was changed after this differencing image was made, so the two may not fit together."),
-                                                parent_path));
-        }
-      g_ptr_array_add (chain, parent);
-    }
+  return chronos_vhdx_read (user_data, buffer, offset, length, error);
 }
 
 static const char *
@@ -198,10 +184,11 @@ chronos_image_info_load (const char   *path,
 {
   g_autoptr (ChronosImageInfo) self = NULL;
   g_autoptr (ChronosVhdx) vhdx = NULL;
-  g_autoptr (GPtrArray) chain = NULL;
+  g_autoptr (ChronosImageChain) chain = NULL;
   g_autoptr (GPtrArray) partitions = NULL;
   g_autoptr (GError) probe_error = NULL;
-  ChainReader reader;
+  g_autoptr (GError) chain_error = NULL;
+  gboolean probed;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -229,26 +216,52 @@ chronos_image_info_load (const char   *path,
 
   if (self->log_pending)
     add_warning (self, g_strdup (_ ("The image was not closed cleanly and has a pending log. Chronos replays it in memory without changing the file, but QEMU cannot open the image read-only as it is.")));
-  if (self->has_parent && self->parent_resolved_path == NULL)
-    add_warning (self, g_strdup_printf (_ ("This is a differencing image, and its parent “%s” was not found next to it."),
+  if (self->has_parent)
+    add_warning (self, g_strdup_printf (_ ("This is a differencing image of “%s”: it needs its parent, and QEMU’s VHDX driver cannot open it directly, so Chronos serves the chain itself."),
                                         parent_display_name (vhdx)));
-  else if (self->has_parent)
-    add_warning (self, g_strdup (_ ("This is a differencing image: it needs its parent, and QEMU’s VHDX driver cannot open it directly.")));
   if (self->logical_sector_size != 512)
     add_warning (self, g_strdup_printf (_ ("The image has %u-byte logical sectors, which QEMU’s VHDX driver cannot open."),
                                         self->logical_sector_size));
 
-  chain = g_ptr_array_new_with_free_func (g_object_unref);
-  g_ptr_array_add (chain, g_object_ref (vhdx));
-  if (self->has_parent)
-    open_parents (self, chain, cancellable);
-
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
 
-  reader.chain = chain;
-  if (!chronos_partition_probe (chain_read_cb, &reader, self->virtual_size, self->logical_sector_size,
-                                &self->partition_style, &partitions, &probe_error))
+  /* The whole chain when it opens; else the image alone, whose own blocks
+   * may still hold the partition table. */
+  chain = chronos_image_chain_new_for_image (vhdx, cancellable, &chain_error);
+  if (chain == NULL && g_error_matches (chain_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_propagate_error (error, g_steal_pointer (&chain_error));
+      return NULL;
+    }
+  if (chain != NULL)
+    {
+      for (guint i = 0; i < chronos_image_chain_get_length (chain); i++)
+        add_chain_link (self, chronos_image_chain_get_image (chain, i));
+      if (self->has_parent)
+        {
+          g_free (self->parent_resolved_path);
+          self->parent_resolved_path = g_strdup (chronos_vhdx_get_path (chronos_image_chain_get_image (chain, 1)));
+        }
+      for (const char *const *w = chronos_image_chain_get_warnings (chain); *w != NULL; w++)
+        add_warning (self, g_strdup (*w));
+    }
+  else
+    {
+      add_chain_link (self, vhdx);
+      /* Only a parent that was found and fits is "resolved". */
+      g_clear_pointer (&self->parent_resolved_path, g_free);
+      self->chain_error = g_strdup (chain_error->message);
+      add_warning (self, g_strdup (chain_error->message));
+    }
+
+  if (chain != NULL)
+    probed = chronos_partition_probe (chain_read_cb, chain, self->virtual_size, self->logical_sector_size,
+                                      &self->partition_style, &partitions, &probe_error);
+  else
+    probed = chronos_partition_probe (image_read_cb, vhdx, self->virtual_size, self->logical_sector_size,
+                                      &self->partition_style, &partitions, &probe_error);
+  if (!probed)
     {
       /* The image itself is fine; only its partition table is out of reach. */
       if (g_error_matches (probe_error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_NEEDS_PARENT))
@@ -401,6 +414,27 @@ chronos_image_info_get_log_pending (ChronosImageInfo *self)
   return self->log_pending;
 }
 
+const char *const *
+chronos_image_info_get_chain (ChronosImageInfo *self)
+{
+  g_return_val_if_fail (CHRONOS_IS_IMAGE_INFO (self), NULL);
+  return (const char *const *)self->chain_paths->pdata;
+}
+
+gboolean
+chronos_image_info_get_chain_complete (ChronosImageInfo *self)
+{
+  g_return_val_if_fail (CHRONOS_IS_IMAGE_INFO (self), FALSE);
+  return self->chain_error == NULL;
+}
+
+const char *
+chronos_image_info_get_chain_error (ChronosImageInfo *self)
+{
+  g_return_val_if_fail (CHRONOS_IS_IMAGE_INFO (self), NULL);
+  return self->chain_error;
+}
+
 ChronosPartitionStyle
 chronos_image_info_get_partition_style (ChronosImageInfo *self)
 {
@@ -503,6 +537,23 @@ chronos_image_info_to_json (ChronosImageInfo *self)
   json_builder_set_member_name (builder, "log_pending");
   json_builder_add_boolean_value (builder, self->log_pending);
   add_string_or_null (builder, "partition_style", style_name (self->partition_style));
+
+  json_builder_set_member_name (builder, "chain");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < self->chain->len; i++)
+    {
+      const ChainLink *link = g_ptr_array_index (self->chain, i);
+
+      json_builder_begin_object (builder);
+      add_string_or_null (builder, "path", link->path);
+      json_builder_set_member_name (builder, "file_size");
+      json_builder_add_int_value (builder, (gint64)link->file_size);
+      json_builder_set_member_name (builder, "log_pending");
+      json_builder_add_boolean_value (builder, link->log_pending);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  add_string_or_null (builder, "chain_error", self->chain_error);
 
   json_builder_set_member_name (builder, "partitions");
   json_builder_begin_array (builder);

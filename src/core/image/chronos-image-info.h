@@ -58,6 +58,13 @@ const char            *chronos_image_info_get_parent_relative_path (ChronosImage
 const char            *chronos_image_info_get_parent_absolute_win32_path (ChronosImageInfo *self);
 const char            *chronos_image_info_get_parent_resolved_path (ChronosImageInfo     *self);
 gboolean               chronos_image_info_get_log_pending          (ChronosImageInfo     *self);
+/* The chain from this image down to its base (child -> parent -> ...), as
+ * paths, NULL-terminated; just the image itself when it has no parent or
+ * its parent could not be opened (then chain_complete is FALSE and
+ * chain_error says why, in a sentence). */
+const char * const    *chronos_image_info_get_chain                (ChronosImageInfo     *self);
+gboolean               chronos_image_info_get_chain_complete       (ChronosImageInfo     *self);
+const char            *chronos_image_info_get_chain_error          (ChronosImageInfo     *self);
 ChronosPartitionStyle  chronos_image_info_get_partition_style      (ChronosImageInfo     *self);
 /* Element type ChronosPartition. */
 GPtrArray             *chronos_image_info_get_partitions           (ChronosImageInfo     *self);
@@ -67,7 +74,9 @@ const char * const    *chronos_image_info_get_warnings             (ChronosImage
 /* TRUE when QEMU's own vhdx driver can open the image read-only (no
  * parent, no pending log, 512-byte logical sectors). */
 gboolean               chronos_image_info_get_qemu_can_open        (ChronosImageInfo     *self);
-/* The object `chronos-vm info --json` prints (fields in DESIGN.md). */
+/* The object `chronos-vm info --json` prints (fields in DESIGN.md, plus
+ * `chain`: [{path, file_size, log_pending}], the image first, and
+ * `chain_error`: null or why the chain is incomplete). */
 JsonNode              *chronos_image_info_to_json                  (ChronosImageInfo     *self);
 
 G_END_DECLS

@@ -122,6 +122,7 @@ struct _ChronosVhdx
 
   gboolean has_parent;
   char    *parent_linkage;
+  char    *parent_linkage2;
   char    *parent_relative_path;
   char    *parent_volume_path;
   char    *parent_absolute_win32_path;
@@ -227,6 +228,7 @@ chronos_vhdx_finalize (GObject *object)
   g_free (self->page83);
   g_free (self->data_write_guid);
   g_free (self->parent_linkage);
+  g_free (self->parent_linkage2);
   g_free (self->parent_relative_path);
   g_free (self->parent_volume_path);
   g_free (self->parent_absolute_win32_path);
@@ -1182,6 +1184,8 @@ parse_parent_locator (ChronosVhdx  *self,
 
       if (strcmp (key, "parent_linkage") == 0)
         slot = &self->parent_linkage;
+      else if (strcmp (key, "parent_linkage2") == 0)
+        slot = &self->parent_linkage2;
       else if (strcmp (key, "relative_path") == 0)
         slot = &self->parent_relative_path;
       else if (strcmp (key, "volume_path") == 0)
@@ -1206,6 +1210,29 @@ damaged:
   return FALSE;
 }
 
+/* The longest locator path worth looking for. Windows paths are at most
+ * 32767 UTF-16 units, but a real backup's parent is named in far less; a
+ * longer one is a damaged or hostile file and is not looked up at all. */
+#define LOCATOR_PATH_MAX 4096
+/* How many folders above the child a drive letter may stand for. */
+#define LOCATOR_MAX_ANCESTORS 64
+
+/* NULL when @path is no path anyone could mean: too long, empty, or with
+ * control characters (a NUL, a newline) that no Windows path may hold. */
+static gboolean
+locator_path_is_plausible (const char *path)
+{
+  gsize length = strlen (path);
+
+  if (length == 0 || length > LOCATOR_PATH_MAX)
+    return FALSE;
+  for (const char *p = path; *p != '\0'; p++)
+    if ((guchar)*p < 0x20 || *p == 0x7F)
+      return FALSE;
+  return TRUE;
+}
+
+/* "a\b/c" -> "a/b/c" on this host (Windows keeps its own separators). */
 static char *
 windows_path_to_local (const char *path)
 {
@@ -1217,41 +1244,186 @@ windows_path_to_local (const char *path)
   return local;
 }
 
-/* Finds the parent next to the child: the relative path first (against the
- * child's folder), then the absolute path's file name in the child's folder,
- * then (on Windows) the absolute path itself. */
-static void
-resolve_parent (ChronosVhdx *self)
+/* The part of a Windows absolute path below its volume: "D:\Backups\p.vhdx",
+ * "\\?\D:\Backups\p.vhdx", "\\server\share\Backups\p.vhdx",
+ * "\\?\UNC\server\share\Backups\p.vhdx" and
+ * "\\?\Volume{GUID}\Backups\p.vhdx" all give "Backups\p.vhdx". NULL when
+ * @path is not absolute in any of these ways. */
+static const char *
+windows_path_below_volume (const char *path)
 {
-  g_autofree char *child_dir = g_path_get_dirname (self->path);
-  /* Relative to the current folder when the child's path is relative. */
-  g_autofree char *dir = g_canonicalize_filename (child_dir, NULL);
-  g_autoptr (GPtrArray) candidates = g_ptr_array_new_with_free_func (g_free);
+  const char *p = path;
+  int         skip = 0;
 
-  if (self->parent_relative_path != NULL)
+  if (g_str_has_prefix (p, "\\\\?\\") || g_str_has_prefix (p, "\\\\.\\"))
+    {
+      p += 4;
+      if (g_ascii_strncasecmp (p, "UNC\\", 4) == 0)
+        {
+          p += 4;
+          skip = 2; /* server, share */
+        }
+      else if (g_ascii_strncasecmp (p, "Volume{", 7) == 0)
+        skip = 1;
+    }
+  else if (g_str_has_prefix (p, "\\\\"))
+    {
+      p += 2;
+      skip = 2;
+    }
+
+  if (skip == 0)
+    {
+      if (!g_ascii_isalpha (p[0]) || p[1] != ':' || (p[2] != '\\' && p[2] != '/'))
+        return NULL;
+      return p + 3;
+    }
+  for (int i = 0; i < skip; i++)
+    {
+      const char *sep = strchr (p, '\\');
+
+      if (sep == NULL || sep == p)
+        return NULL;
+      p = sep + 1;
+    }
+  return p;
+}
+
+/* The last component of a Windows or local path, or NULL. */
+static const char *
+windows_path_basename (const char *path)
+{
+  const char *name = path;
+  const char *sep = strrchr (name, '\\');
+  const char *slash = strrchr (name, '/');
+
+  if (slash != NULL && (sep == NULL || slash > sep))
+    sep = slash;
+  if (sep != NULL)
+    name = sep + 1;
+  if (*name == '\0' || strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+    return NULL;
+  return name;
+}
+
+static void
+add_candidate (GPtrArray *candidates,
+               char      *path)
+{
+  for (guint i = 0; i < candidates->len; i++)
+    if (strcmp (g_ptr_array_index (candidates, i), path) == 0)
+      {
+        g_free (path);
+        return;
+      }
+  g_ptr_array_add (candidates, path);
+}
+
+/* A volume-relative path tried under the child's folder and each folder
+ * above it: a backup drive that was "D:" on Windows is mounted somewhere on
+ * this host, and the child lives on it, so one of the child's ancestors is
+ * the mount point (D:\Backups\p.vhdx -> /media/usb/Backups/p.vhdx for a
+ * child in /media/usb/Backups/2024). */
+static void
+add_below_ancestors (GPtrArray  *candidates,
+                     const char *dir,
+                     const char *below_volume)
+{
+  g_autofree char *rest = windows_path_to_local (below_volume);
+  g_autofree char *ancestor = g_strdup (dir);
+
+  if (*rest == '\0')
+    return;
+  for (guint depth = 0; depth < LOCATOR_MAX_ANCESTORS; depth++)
+    {
+      g_autofree char *up = NULL;
+
+      add_candidate (candidates, g_canonicalize_filename (rest, ancestor));
+      up = g_path_get_dirname (ancestor);
+      if (strcmp (up, ancestor) == 0)
+        break;
+      g_free (ancestor);
+      ancestor = g_steal_pointer (&up);
+    }
+}
+
+GPtrArray *
+chronos_vhdx_list_parent_candidates (ChronosVhdx *self,
+                                     GError     **error)
+{
+  g_autofree char *child_dir = NULL;
+  g_autofree char *dir = NULL;
+  g_autoptr (GPtrArray) candidates = NULL;
+  const char *paths[] = { self->parent_relative_path, self->parent_absolute_win32_path,
+                          self->parent_volume_path };
+
+  g_return_val_if_fail (CHRONOS_IS_VHDX (self), NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    if (paths[i] != NULL && !locator_path_is_plausible (paths[i]))
+      {
+        g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_CORRUPT,
+                     _ ("The parent locator of this differencing image names an implausible path (%" G_GSIZE_FORMAT " bytes long, or with control characters), so its parent cannot be looked for."),
+                     strlen (paths[i]));
+        return NULL;
+      }
+
+  child_dir = g_path_get_dirname (self->path);
+  /* Relative to the current folder when the child's path is relative. */
+  dir = g_canonicalize_filename (child_dir, NULL);
+  candidates = g_ptr_array_new_with_free_func (g_free);
+
+  /* 1. The relative path, against the child's folder. */
+  if (self->parent_relative_path != NULL &&
+      windows_path_below_volume (self->parent_relative_path) == NULL)
     {
       g_autofree char *rel = windows_path_to_local (self->parent_relative_path);
 
       if (!g_path_is_absolute (rel))
-        g_ptr_array_add (candidates, g_canonicalize_filename (rel, dir));
+        add_candidate (candidates, g_canonicalize_filename (rel, dir));
     }
-  if (self->parent_absolute_win32_path != NULL)
+
+  /* 2. The absolute path: as it is on Windows; elsewhere with its drive
+   * letter (or share, or volume) standing for one of the child's folders. */
+  for (guint i = 1; i < G_N_ELEMENTS (paths); i++)
     {
-      const char *name = self->parent_absolute_win32_path;
-      const char *sep = strrchr (name, '\\');
-      const char *slash = strrchr (name, '/');
+      const char *below;
 
-      if (slash != NULL && (sep == NULL || slash > sep))
-        sep = slash;
-      if (sep != NULL)
-        name = sep + 1;
-      if (*name != '\0')
-        g_ptr_array_add (candidates, g_build_filename (dir, name, NULL));
+      if (paths[i] == NULL)
+        continue;
 #ifdef G_OS_WIN32
-      g_ptr_array_add (candidates, g_strdup (self->parent_absolute_win32_path));
+      if (windows_path_below_volume (paths[i]) != NULL)
+        add_candidate (candidates, g_strdup (paths[i]));
 #endif
+      below = windows_path_below_volume (paths[i]);
+      if (below != NULL)
+        add_below_ancestors (candidates, dir, below);
     }
 
+  /* 3. Any of the names, next to the child. */
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      const char *name = paths[i] != NULL ? windows_path_basename (paths[i]) : NULL;
+
+      if (name != NULL)
+        add_candidate (candidates, g_build_filename (dir, name, NULL));
+    }
+
+  return g_steal_pointer (&candidates);
+}
+
+/* The first candidate that exists; the chain checks its identity. */
+static void
+resolve_parent (ChronosVhdx *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) candidates = chronos_vhdx_list_parent_candidates (self, &error);
+
+  if (candidates == NULL)
+    {
+      add_warning (self, g_strdup (error->message));
+      return;
+    }
   for (guint i = 0; i < candidates->len; i++)
     {
       const char *candidate = g_ptr_array_index (candidates, i);
@@ -1662,12 +1834,100 @@ chronos_vhdx_open (const char   *path,
 
 /* --- Reading ----------------------------------------------------------- */
 
+/* Reads [offset, offset + length) of a partially present block: the sector
+ * bitmap of the block's chunk says, one bit per logical sector (bit set =
+ * the sector is in this file), which runs come from @file_offset in this
+ * file and which from the parent. */
+static gboolean
+read_partial_block (ChronosVhdx        *self,
+                    guint8             *out,
+                    guint64             offset,
+                    gsize               length,
+                    guint64             block,
+                    guint64             file_offset,
+                    ChronosVhdxReadFunc parent_read,
+                    gpointer            parent_data,
+                    GError            **error)
+{
+  guint64            chunk = block / self->chunk_ratio;
+  guint64            chunk_start = chunk * self->chunk_ratio * self->block_size;
+  guint64            bitmap_index = chunk * (self->chunk_ratio + 1) + self->chunk_ratio;
+  guint32            sector_size = self->logical_sector_size;
+  guint64            first_sector = (offset - chunk_start) / sector_size;
+  guint64            last_sector = (offset + length - 1 - chunk_start) / sector_size;
+  guint64            block_start = block * self->block_size;
+  g_autofree guint8 *bits = NULL;
+  guint64            bits_start = first_sector / 8;
+  gsize              bits_length = (gsize)(last_sector / 8 - bits_start + 1);
+  guint8             raw[8];
+  guint64            entry, bitmap_offset;
+  guint64            position = offset;
+
+  if (parent_read == NULL)
+    {
+      g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_NEEDS_PARENT,
+                   _ ("Block %" G_GUINT64_FORMAT " of this differencing image is only partly stored in it: the rest is in its parent."),
+                   block);
+      return FALSE;
+    }
+
+  if (!file_read (self, raw, self->bat_offset + bitmap_index * 8, 8, error))
+    return FALSE;
+  entry = le64 (raw);
+  bitmap_offset = entry & ~(guint64)0xFFFFF;
+  /* check_bat() made sure a present bitmap lies inside the file. */
+  if ((entry & 7) != SB_PRESENT)
+    {
+      g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_CORRUPT,
+                   _ ("Block %" G_GUINT64_FORMAT " of the image is partly present, but its sector bitmap is missing."),
+                   block);
+      return FALSE;
+    }
+
+  bits = g_malloc (bits_length);
+  if (!file_read (self, bits, bitmap_offset + bits_start, bits_length, error))
+    return FALSE;
+
+  while (position < offset + length)
+    {
+      guint64  sector = (position - chunk_start) / sector_size;
+      gboolean present = (bits[sector / 8 - bits_start] >> (sector % 8)) & 1;
+      guint64  run_end = chunk_start + (sector + 1) * sector_size;
+      gsize    n;
+
+      /* Extend the run over the following sectors with the same bit. */
+      while (run_end < offset + length)
+        {
+          guint64 next = (run_end - chunk_start) / sector_size;
+
+          if ((gboolean)((bits[next / 8 - bits_start] >> (next % 8)) & 1) != present)
+            break;
+          run_end += sector_size;
+        }
+      run_end = MIN (run_end, offset + length);
+      n = (gsize)(run_end - position);
+
+      if (present)
+        {
+          if (!file_read (self, out + (position - offset), file_offset + (position - block_start), n, error))
+            return FALSE;
+        }
+      else if (!parent_read (parent_data, out + (position - offset), position, n, error))
+        return FALSE;
+      position = run_end;
+    }
+
+  return TRUE;
+}
+
 gboolean
-chronos_vhdx_read (ChronosVhdx *self,
-                   void        *buffer,
-                   guint64      offset,
-                   gsize        length,
-                   GError     **error)
+chronos_vhdx_read_through (ChronosVhdx        *self,
+                           void               *buffer,
+                           guint64             offset,
+                           gsize               length,
+                           ChronosVhdxReadFunc parent_read,
+                           gpointer            parent_data,
+                           GError            **error)
 {
   guint8 *out = buffer;
 
@@ -1710,18 +1970,29 @@ chronos_vhdx_read (ChronosVhdx *self,
           break;
 
         case PAYLOAD_PARTIALLY_PRESENT:
-          g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_NEEDS_PARENT,
-                       _ ("Block %" G_GUINT64_FORMAT " of this differencing image is only partly stored in it: the rest needs its parent, which Chronos cannot read yet."),
-                       block);
-          return FALSE;
+          if (!self->has_parent || file_offset + in_block + n > self->effective_size)
+            {
+              g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_CORRUPT,
+                           _ ("Block %" G_GUINT64_FORMAT " of the image has an invalid state."), block);
+              return FALSE;
+            }
+          if (!read_partial_block (self, out, offset, n, block, file_offset, parent_read, parent_data, error))
+            return FALSE;
+          break;
 
         case PAYLOAD_NOT_PRESENT:
           if (self->has_parent)
             {
-              g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_NEEDS_PARENT,
-                           _ ("Block %" G_GUINT64_FORMAT " of this differencing image is stored in its parent, which Chronos cannot read yet."),
-                           block);
-              return FALSE;
+              if (parent_read == NULL)
+                {
+                  g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_NEEDS_PARENT,
+                               _ ("Block %" G_GUINT64_FORMAT " of this differencing image is stored in its parent."),
+                               block);
+                  return FALSE;
+                }
+              if (!parent_read (parent_data, out, offset, n, error))
+                return FALSE;
+              break;
             }
           memset (out, 0, n);
           break;
@@ -1744,6 +2015,16 @@ chronos_vhdx_read (ChronosVhdx *self,
     }
 
   return TRUE;
+}
+
+gboolean
+chronos_vhdx_read (ChronosVhdx *self,
+                   void        *buffer,
+                   guint64      offset,
+                   gsize        length,
+                   GError     **error)
+{
+  return chronos_vhdx_read_through (self, buffer, offset, length, NULL, NULL, error);
 }
 
 /* --- Accessors --------------------------------------------------------- */
@@ -1823,6 +2104,13 @@ chronos_vhdx_get_parent_linkage (ChronosVhdx *self)
 {
   g_return_val_if_fail (CHRONOS_IS_VHDX (self), NULL);
   return self->parent_linkage;
+}
+
+const char *
+chronos_vhdx_get_parent_linkage2 (ChronosVhdx *self)
+{
+  g_return_val_if_fail (CHRONOS_IS_VHDX (self), NULL);
+  return self->parent_linkage2;
 }
 
 const char *

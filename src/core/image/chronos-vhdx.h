@@ -36,11 +36,27 @@ const char *chronos_vhdx_get_data_write_guid (ChronosVhdx *self);
 gboolean    chronos_vhdx_get_has_parent (ChronosVhdx *self);
 /* Parent locator values as stored (backslashes and all), or NULL. */
 const char *chronos_vhdx_get_parent_linkage (ChronosVhdx *self);
+/* The second linkage a parent may match (MS-VHDX parent_linkage2), or NULL. */
+const char *chronos_vhdx_get_parent_linkage2 (ChronosVhdx *self);
 const char *chronos_vhdx_get_parent_relative_path (ChronosVhdx *self);
 const char *chronos_vhdx_get_parent_volume_path (ChronosVhdx *self);
 const char *chronos_vhdx_get_parent_absolute_win32_path (ChronosVhdx *self);
-/* A local path where the parent exists (next to the child), or NULL. */
+/* The first of the candidates below that exists, or NULL. Its identity is
+ * not checked here: ChronosImageChain does that. */
 const char *chronos_vhdx_get_parent_resolved_path (ChronosVhdx *self);
+/* Where the parent may be on this host, in the order to try them (element
+ * type: char *, local paths):
+ *  1. relative_path (backslashes and all) against the child's folder;
+ *  2. absolute_win32_path as it is (on Windows only), then elsewhere the
+ *     same path below its volume ("D:\B\p.vhdx" -> "B/p.vhdx", also for
+ *     "\server\share\..." and "\?\Volume{...}\...") under the child's
+ *     folder and under each folder above it, for a backup drive mounted
+ *     anywhere; the same for volume_path;
+ *  3. the file name of each of these, next to the child.
+ * Fails (CHRONOS_IMAGE_ERROR_CORRUPT) when a locator path is implausible:
+ * longer than 4096 bytes or holding control characters. */
+GPtrArray *chronos_vhdx_list_parent_candidates (ChronosVhdx *self,
+                                                GError     **error);
 /* TRUE when the active header names a log (the image was not closed cleanly). */
 gboolean chronos_vhdx_get_log_pending (ChronosVhdx *self);
 /* How many log entries were replayed in memory. */
@@ -57,5 +73,25 @@ gboolean chronos_vhdx_read (ChronosVhdx *self,
                             guint64      offset,
                             gsize        length,
                             GError     **error);
+
+/* Reads the parent's bytes at the same virtual @offset, for
+ * chronos_vhdx_read_through(). */
+typedef gboolean (*ChronosVhdxReadFunc) (gpointer user_data,
+                                         void    *buffer,
+                                         guint64  offset,
+                                         gsize    length,
+                                         GError **error);
+
+/* Like chronos_vhdx_read(), but what a differencing image does not hold
+ * ("not present" blocks, and the sectors of "partially present" blocks
+ * whose sector-bitmap bit is clear) is read through @parent_read. With
+ * @parent_read NULL this is chronos_vhdx_read(). Thread-safe as it is. */
+gboolean chronos_vhdx_read_through (ChronosVhdx        *self,
+                                    void               *buffer,
+                                    guint64             offset,
+                                    gsize               length,
+                                    ChronosVhdxReadFunc parent_read,
+                                    gpointer            parent_data,
+                                    GError            **error);
 
 G_END_DECLS
