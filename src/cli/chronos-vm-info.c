@@ -101,6 +101,19 @@ print_info_text (ChronosImageInfo *info)
   print_row (_ ("Sector size:"), sectors);
   print_row (_ ("Creator:"), chronos_image_info_get_creator (info));
   print_row (_ ("Parent:"), parent);
+  if (chronos_image_info_get_has_parent (info))
+    {
+      g_autofree char *chain = g_strjoinv (" -> ", (char **)chronos_image_info_get_chain (info));
+
+      if (!chronos_image_info_get_chain_complete (info))
+        {
+          g_autofree char *incomplete = g_strdup_printf (_ ("%s -> (cannot be opened)"), chain);
+
+          print_row (_ ("Chain:"), incomplete);
+        }
+      else
+        print_row (_ ("Chain:"), chain);
+    }
   print_row (_ ("Pending log:"), chronos_image_info_get_log_pending (info) ? _ ("yes") : _ ("no"));
   print_row (_ ("Boot:"), boot);
 

@@ -36,6 +36,7 @@ PAYLOAD_NOT_PRESENT = 0
 PAYLOAD_ZERO = 2
 PAYLOAD_FULLY_PRESENT = 6
 PAYLOAD_PARTIALLY_PRESENT = 7
+SB_PRESENT = 6
 
 
 def _table(poly):
@@ -80,15 +81,16 @@ class Vhdx:
 
     def __init__(self, virtual_size, block_size=1 * MiB, logical_sector=512,
                  physical_sector=4096, parent=None, creator="craft-vhdx.py",
-                 required_region=None, required_metadata=None):
+                 required_region=None, required_metadata=None, locator=None):
         self.virtual_size = virtual_size
         self.block_size = block_size
         self.logical_sector = logical_sector
         self.physical_sector = physical_sector
         self.parent = parent  # dict of locator keys, or None
+        self.locator = locator  # raw parent locator bytes (damaged ones), or None
         self.chunk_ratio = (2 ** 23 * logical_sector) // block_size
         self.data_blocks = -(-virtual_size // block_size)
-        if parent is not None:
+        if parent is not None or locator is not None:
             bitmaps = -(-self.data_blocks // self.chunk_ratio)
             self.bat_entries = bitmaps * (self.chunk_ratio + 1)
         else:
@@ -97,6 +99,7 @@ class Vhdx:
         self.data_offset = BAT_OFFSET + self.bat_length
         self.buf = bytearray(self.data_offset)
         self.blocks = {}  # block index -> file offset
+        self.bitmaps = {}  # chunk -> file offset of its sector bitmap
         self.data_write_guid = uuid.uuid4()
         self.log_guid = None
 
@@ -143,13 +146,16 @@ class Vhdx:
         m = bytearray(METADATA_LENGTH)
         m[0:8] = b"metadata"
         items = [
-            (GUID_FILE_PARAMETERS, struct.pack("<II", self.block_size, 2 if self.parent else 0), 4 | 0),
+            (GUID_FILE_PARAMETERS, struct.pack("<II", self.block_size,
+                                               2 if self.parent is not None or self.locator else 0), 4 | 0),
             (GUID_VIRTUAL_SIZE, struct.pack("<Q", self.virtual_size), 4 | 2),
             (GUID_PAGE83, uuid.uuid4().bytes_le, 4 | 2),
             (GUID_LOGICAL_SECTOR, struct.pack("<I", self.logical_sector), 4 | 2),
             (GUID_PHYSICAL_SECTOR, struct.pack("<I", self.physical_sector), 4 | 2),
         ]
-        if self.parent is not None:
+        if self.locator is not None:
+            items.append((GUID_PARENT_LOCATOR, self.locator, 4))
+        elif self.parent is not None:
             items.append((GUID_PARENT_LOCATOR, self._locator(self.parent), 4))
         if required_metadata:
             items.append((required_metadata, b"\0" * 8, 4))
@@ -195,6 +201,35 @@ class Vhdx:
         self.set_bat(self.bat_index(block), state, offset)
         self.blocks[block] = offset
         return offset
+
+    def set_data_write_guid(self, value):
+        """Gives the image a known identity (what a child's parent_linkage names)."""
+        self.data_write_guid = value
+        self.write_headers()
+
+    def linkage(self):
+        return "{" + str(self.data_write_guid).upper() + "}"
+
+    def add_partial_block(self, block, data, present):
+        """A "partially present" block of a differencing image: only the
+        logical sectors in @present (indexes within the block) are stored
+        here, marked in the sector bitmap of the block's chunk; the others
+        come from the parent. They are filled with 0xEE in the file, so a
+        reader that ignores the bitmap reads garbage."""
+        ls = self.logical_sector
+        stored = bytearray(b"\xEE" * self.block_size)
+        for s in present:
+            stored[s * ls:(s + 1) * ls] = data[s * ls:(s + 1) * ls]
+        self.add_block(block, bytes(stored), PAYLOAD_PARTIALLY_PRESENT)
+        chunk = block // self.chunk_ratio
+        if chunk not in self.bitmaps:
+            self.bitmaps[chunk] = len(self.buf)
+            self.buf += bytes(MiB)
+            self.set_bat(chunk * (self.chunk_ratio + 1) + self.chunk_ratio, SB_PRESENT, self.bitmaps[chunk])
+        first = (block % self.chunk_ratio) * (self.block_size // ls)
+        for s in present:
+            bit = first + s
+            self.buf[self.bitmaps[chunk] + bit // 8] |= 1 << (bit % 8)
 
     def add_log(self, entries, seq1=10, seq2=11):
         """Writes log entries (from log_entry()) at the start of the log and
@@ -249,8 +284,16 @@ class Vhdx:
         return off, bytes(self.buf[off:off + 4096])
 
     def write(self, path):
+        """Writes the file sparsely: runs of zeros become holes."""
+        piece = 64 * KiB
+        zero = bytes(piece)
         with open(path, "wb") as f:
-            f.write(self.buf)
+            for off in range(0, len(self.buf), piece):
+                chunk = self.buf[off:off + piece]
+                if chunk != zero[:len(chunk)]:
+                    f.seek(off)
+                    f.write(chunk)
+            f.truncate(len(self.buf))
 
 
 def expected_content(vhdx, blocks):
