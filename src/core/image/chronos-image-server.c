@@ -31,7 +31,10 @@
 #include <string.h>
 
 #ifdef G_OS_UNIX
+#include <sys/socket.h>
 #include <sys/stat.h>
+#else
+#include <winsock2.h>
 #endif
 
 #include "chronos-image-server.h"
@@ -94,7 +97,8 @@
 #define MAX_OPTION_DRAIN (1024u * 1024)         /* larger options end the connection */
 #define MAX_STRING 4096                         /* NBD strings */
 #define MAX_CONNECTIONS 32
-#define MAX_SOCKET_PATH 107 /* sun_path minus its NUL */
+#define INLINE_READ_MAX (256u * 1024) /* see transmission() */
+#define MAX_SOCKET_PATH 107           /* sun_path minus its NUL */
 
 /* What the threads share. Reference-counted, because a connection thread
  * may still be unwinding after the server object is gone. */
@@ -429,6 +433,7 @@ transmission (Connection *connection)
       guint64  offset = get64 (request + 16);
       guint32  length = get32 (request + 24);
       guint32  nbd_error;
+      gboolean idle;
       ReadJob *job;
 
       if (get32 (request) != NBD_REQUEST_MAGIC)
@@ -450,6 +455,7 @@ transmission (Connection *connection)
           while (connection->in_flight >= MAX_IN_FLIGHT ||
                  (connection->in_flight > 0 && connection->in_flight_bytes + length > MAX_IN_FLIGHT_BYTES))
             g_cond_wait (&connection->cond, &connection->lock);
+          idle = connection->in_flight == 0;
           connection->in_flight++;
           connection->in_flight_bytes += length;
           g_mutex_unlock (&connection->lock);
@@ -459,7 +465,14 @@ transmission (Connection *connection)
           memcpy (job->handle, request + 8, 8);
           job->offset = offset;
           job->length = length;
-          g_thread_pool_push (connection->pool, job, NULL);
+          /* A small read while nothing else is in flight is served here:
+           * handing it to a worker would cost two thread switches, the
+           * better part of its latency (a guest reading one block at a
+           * time). */
+          if (idle && length <= INLINE_READ_MAX)
+            read_job_cb (job, NULL);
+          else
+            g_thread_pool_push (connection->pool, job, NULL);
           break;
 
         case NBD_CMD_WRITE:
@@ -783,6 +796,9 @@ accept_thread (gpointer user_data)
           continue;
         }
       g_socket_set_blocking (socket, TRUE);
+      /* Replies of megabytes go out in fewer pieces (the kernel caps this
+       * at net.core.wmem_max). */
+      g_socket_set_option (socket, SOL_SOCKET, SO_SNDBUF, 4 * 1024 * 1024, NULL);
 
       g_mutex_lock (&state->lock);
       if (state->stopping || state->connections->len >= MAX_CONNECTIONS)
