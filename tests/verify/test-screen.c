@@ -258,6 +258,44 @@ test_png_size (void)
 }
 
 static void
+test_png_encode (void)
+{
+  g_autoptr (ChronosFrame) frame = chronos_frame_new (17, 5);
+  g_autoptr (GBytes) png = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GZlibDecompressor) inflater = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB);
+  const guint8 *data;
+  gsize         len, idat_len;
+  guint         w = 0, h = 0;
+  guint8        raw[(17 * 3 + 1) * 5 + 16];
+  gsize         read = 0, written = 0;
+
+  fill (frame, 3, 1, 5, 2, 0xff8000);
+  png = chronos_frame_to_png (frame, &error);
+  g_assert_no_error (error);
+  data = g_bytes_get_data (png, &len);
+  g_assert_true (chronos_png_get_size (data, len, &w, &h));
+  g_assert_cmpuint (w, ==, 17);
+  g_assert_cmpuint (h, ==, 5);
+
+  /* IDAT follows IHDR (8 + 25 bytes); it inflates to filter byte + row. */
+  g_assert_cmpmem (data + 33 + 4, 4, "IDAT", 4);
+  idat_len = (gsize)data[33] << 24 | data[34] << 16 | data[35] << 8 | data[36];
+  g_assert_cmpint (g_converter_convert (G_CONVERTER (inflater), data + 41, idat_len, raw, sizeof raw,
+                                        G_CONVERTER_INPUT_AT_END, &read, &written, &error),
+                   ==, G_CONVERTER_FINISHED);
+  g_assert_no_error (error);
+  g_assert_cmpuint (written, ==, (17 * 3 + 1) * 5);
+  for (guint y = 0; y < 5; y++)
+    {
+      g_assert_cmpuint (raw[y * 52], ==, 0);
+      g_assert_cmpmem (raw + y * 52 + 1, 51, frame->rgb + y * 51, 51);
+    }
+  /* Ends with IEND and its fixed CRC. */
+  g_assert_cmpmem (data + len - 8, 8, "IEND\xae\x42\x60\x82", 8);
+}
+
+static void
 put_text (guint8     *mem,
           guint       row,
           guint       col,
@@ -374,6 +412,7 @@ main (int   argc,
   g_test_add_func ("/screen/size-change", test_size_change);
   g_test_add_func ("/frame/ppm", test_ppm);
   g_test_add_func ("/frame/png-size", test_png_size);
+  g_test_add_func ("/frame/png-encode", test_png_encode);
   g_test_add_func ("/screen-text/vga", test_vga_text);
   g_test_add_func ("/screen-text/clues", test_clues);
   g_test_add_func ("/screen-text/ovmf-serial", test_ovmf_serial);

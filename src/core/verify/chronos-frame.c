@@ -192,6 +192,96 @@ chronos_frame_to_ppm (const ChronosFrame *frame)
   return g_bytes_new_take (buf, header_len + size);
 }
 
+static void
+append_be32 (GByteArray *array,
+             guint32     value)
+{
+  guint8 b[4] = { value >> 24, (value >> 16) & 0xff, (value >> 8) & 0xff, value & 0xff };
+
+  g_byte_array_append (array, b, 4);
+}
+
+static void
+append_chunk (GByteArray   *png,
+              const char   *type,
+              const guint8 *data,
+              gsize         len)
+{
+  guint32 crc;
+
+  append_be32 (png, (guint32)len);
+  g_byte_array_append (png, (const guint8 *)type, 4);
+  if (len > 0)
+    g_byte_array_append (png, data, len);
+  crc = chronos_crc32 (0, type, 4);
+  crc = chronos_crc32 (crc, data, len);
+  append_be32 (png, crc);
+}
+
+GBytes *
+chronos_frame_to_png (const ChronosFrame *frame,
+                      GError            **error)
+{
+  static const guint8 signature[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+  g_autoptr (GZlibCompressor) compressor = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB, 6);
+  g_autoptr (GByteArray) raw = NULL;
+  g_autoptr (GByteArray) idat = g_byte_array_new ();
+  g_autoptr (GByteArray) png = g_byte_array_new ();
+  gsize  row_len;
+  gsize  in_pos = 0;
+  guint8 ihdr[13];
+  guint8 out[64 * 1024];
+
+  g_return_val_if_fail (frame != NULL, NULL);
+
+  /* Every row starts with its filter type; 0 (none) keeps this simple and
+   * zlib still shrinks a screen of text to a few kilobytes. */
+  row_len = (gsize)frame->width * 3;
+  raw = g_byte_array_sized_new ((row_len + 1) * frame->height);
+  for (guint y = 0; y < frame->height; y++)
+    {
+      guint8 filter = 0;
+
+      g_byte_array_append (raw, &filter, 1);
+      g_byte_array_append (raw, frame->rgb + y * row_len, row_len);
+    }
+
+  for (;;)
+    {
+      gsize            read = 0, written = 0;
+      GConverterResult res;
+
+      res = g_converter_convert (G_CONVERTER (compressor), raw->data + in_pos, raw->len - in_pos,
+                                 out, sizeof out, G_CONVERTER_INPUT_AT_END, &read, &written, error);
+      if (res == G_CONVERTER_ERROR)
+        return NULL;
+      in_pos += read;
+      g_byte_array_append (idat, out, written);
+      if (res == G_CONVERTER_FINISHED)
+        break;
+    }
+
+  g_byte_array_append (png, signature, sizeof signature);
+  ihdr[0] = frame->width >> 24;
+  ihdr[1] = (frame->width >> 16) & 0xff;
+  ihdr[2] = (frame->width >> 8) & 0xff;
+  ihdr[3] = frame->width & 0xff;
+  ihdr[4] = frame->height >> 24;
+  ihdr[5] = (frame->height >> 16) & 0xff;
+  ihdr[6] = (frame->height >> 8) & 0xff;
+  ihdr[7] = frame->height & 0xff;
+  ihdr[8] = 8;  /* bit depth */
+  ihdr[9] = 2;  /* colour type: RGB */
+  ihdr[10] = 0; /* deflate */
+  ihdr[11] = 0; /* adaptive filtering */
+  ihdr[12] = 0; /* no interlace */
+  append_chunk (png, "IHDR", ihdr, sizeof ihdr);
+  append_chunk (png, "IDAT", idat->data, idat->len);
+  append_chunk (png, "IEND", NULL, 0);
+
+  return g_byte_array_free_to_bytes (g_steal_pointer (&png));
+}
+
 static guint32
 read_be32 (const guint8 *p)
 {

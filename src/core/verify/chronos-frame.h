@@ -36,6 +36,11 @@ ChronosFrame *chronos_frame_load_ppm (const char *path,
 /* Writes the frame as PPM (tests and debugging). */
 GBytes *chronos_frame_to_ppm (const ChronosFrame *frame);
 
+/* Encodes the frame as PNG (8-bit RGB, zlib through GZlibCompressor): the
+ * evidence when QEMU cannot write PNG itself or has already ended. */
+GBytes *chronos_frame_to_png (const ChronosFrame *frame,
+                              GError            **error);
+
 /* Reads the size of a PNG from its signature and IHDR chunk (CRC checked).
  * Pure; FALSE when @data is not a PNG. */
 gboolean chronos_png_get_size (const guint8 *data,

@@ -227,20 +227,47 @@ check_png_thread (GTask        *task,
 }
 
 static void
-copy_ppm_thread (GTask        *task,
-                 gpointer      source_object,
-                 gpointer      task_data,
-                 GCancellable *cancellable)
+encode_last_thread (GTask        *task,
+                    gpointer      source_object,
+                    gpointer      task_data,
+                    GCancellable *cancellable)
 {
   ChronosScreenSampler *self = source_object;
-  g_autoptr (GFile) from = g_file_new_for_path (self->ppm_path);
-  g_autoptr (GFile) to = g_file_new_for_path (task_data);
   g_autoptr (GError) error = NULL;
 
-  if (!g_file_copy (from, to, G_FILE_COPY_OVERWRITE, cancellable, NULL, NULL, &error))
+  if (!chronos_screen_sampler_encode_last_png (self, task_data, &error))
     g_task_return_error (task, g_steal_pointer (&error));
   else
     g_task_return_boolean (task, TRUE);
+}
+
+gboolean
+chronos_screen_sampler_encode_last_png (ChronosScreenSampler *self,
+                                        const char           *path,
+                                        GError              **error)
+{
+  g_autoptr (ChronosFrame) frame = NULL;
+  g_autoptr (GBytes) png = NULL;
+
+  g_return_val_if_fail (CHRONOS_IS_SCREEN_SAMPLER (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  if (!self->have_frame)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                           _ ("There is no screenshot: the guest never showed a screen."));
+      return FALSE;
+    }
+
+  frame = chronos_frame_load_ppm (self->ppm_path, error);
+  if (frame == NULL)
+    return FALSE;
+  png = chronos_frame_to_png (frame, error);
+  if (png == NULL)
+    return FALSE;
+
+  return g_file_set_contents_full (path, g_bytes_get_data (png, NULL), g_bytes_get_size (png),
+                                   G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
 }
 
 static void
@@ -262,10 +289,10 @@ png_screendump_cb (GObject      *object,
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  /* QEMU before 7.1, or built without libpng, knows only PPM: the last
-   * sample is still evidence. */
-  g_debug ("PNG screendump failed (%s); keeping the PPM", error->message);
-  g_task_run_in_thread (task, copy_ppm_thread);
+  /* QEMU before 7.1, or built without libpng, knows only PPM: encode the
+   * last sample ourselves. */
+  g_debug ("PNG screendump failed (%s); encoding the last frame", error->message);
+  g_task_run_in_thread (task, encode_last_thread);
 }
 
 void
