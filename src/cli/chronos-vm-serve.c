@@ -56,7 +56,7 @@ print_how_to (ChronosImageServer *server)
   g_print ("  qemu-img info %s\n", quoted);
   g_print ("  nbdinfo %s\n", quoted);
   g_print ("  guestfish --ro --format=raw -a %s -i\n", quoted);
-  g_print ("  mkdir -p /tmp/disk && nbdfuse /tmp/disk/disk.raw --unix %s &\n", socket_quoted);
+  g_print ("  mkdir -p /tmp/disk && nbdfuse -r /tmp/disk/disk.raw --unix %s &\n", socket_quoted);
   g_print ("\n%s\n", _ ("Press Ctrl+C to stop."));
   fflush (stdout);
 }
