@@ -33,8 +33,9 @@ struct _ChronosWindow
   GtkSortListModel     *sort_model;
   GtkStringFilter      *filter;
   ChronosBackup        *selected;
-  GFile                *pending_file;   /* select when it shows up */
-  GFile                *pending_folder; /* select its newest backup once listed */
+  GFile                *pending_file;     /* select when it shows up */
+  GFile                *pending_folder;   /* select its newest backup once listed */
+  ChronosBackup        *selected_at_open; /* what was selected when it was opened */
   GCancellable         *cancellable;
   GHashTable           *jobs;          /* ChronosBackup -> GPtrArray of ChronosJob */
   GPtrArray            *activity_rows; /* rows shown in the details' activity group */
@@ -65,6 +66,9 @@ enum
 static GParamSpec *properties[N_PROPS];
 
 static void actions_update (ChronosWindow *self);
+static void select_backup (ChronosWindow *self,
+                           ChronosBackup *backup,
+                           gboolean       navigate);
 
 /* Sorting and grouping */
 
@@ -389,6 +393,10 @@ try_pending_selection (ChronosWindow *self)
         }
     }
 
+  /* Someone picked a backup while the folder was read: leave it. */
+  if (self->pending_folder != NULL && self->selected != self->selected_at_open)
+    g_clear_object (&self->pending_folder);
+
   if (self->pending_folder != NULL && !chronos_backup_library_get_busy (self->library))
     {
       guint n = g_list_model_get_n_items (G_LIST_MODEL (self->sort_model));
@@ -399,7 +407,9 @@ try_pending_selection (ChronosWindow *self)
 
           if (g_file_equal (chronos_backup_get_folder (item), self->pending_folder))
             {
-              chronos_window_select_backup (self, item);
+              /* A folder is shown by its newest backup; on a narrow window
+               * the list stays in front. */
+              select_backup (self, item, FALSE);
               break;
             }
         }
@@ -527,7 +537,10 @@ add_folder_response_cb (ChronosWindow        *self,
 
           chronos_application_add_folder (self->application, folder);
           if (i == 0)
-            g_set_object (&self->pending_folder, folder);
+            {
+              g_set_object (&self->pending_folder, folder);
+              g_set_object (&self->selected_at_open, self->selected);
+            }
         }
     }
   g_object_unref (chooser);
@@ -836,6 +849,7 @@ open_query_cb (GObject      *object,
 
       stop_search_cb (self);
       g_set_object (&self->pending_folder, folder);
+      g_set_object (&self->selected_at_open, self->selected);
       chronos_application_add_folder (self->application, folder);
       try_pending_selection (self);
     }
@@ -966,6 +980,7 @@ chronos_window_dispose (GObject *object)
   g_clear_object (&self->selected);
   g_clear_object (&self->pending_file);
   g_clear_object (&self->pending_folder);
+  g_clear_object (&self->selected_at_open);
   g_clear_object (&self->library);
 
   G_OBJECT_CLASS (chronos_window_parent_class)->dispose (object);
@@ -1083,6 +1098,8 @@ chronos_window_init (ChronosWindow *self)
     GtkWidget *button = gtk_button_new_with_mnemonic (_ ("_Convert to QCOW2…"));
 
     gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "win.convert");
+    gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                    _ ("Convert to QCOW2…"), -1);
     gtk_widget_set_tooltip_text (button, _ ("Save a copy of this backup as a QCOW2 image for other virtual machine software"));
     gtk_widget_add_css_class (button, "pill");
     chronos_backup_details_add_button (self->details, button);
@@ -1114,14 +1131,12 @@ chronos_window_get_selected (ChronosWindow *self)
   return self->selected;
 }
 
-void
-chronos_window_select_backup (ChronosWindow *self,
-                              ChronosBackup *backup)
+static void
+select_backup (ChronosWindow *self,
+               ChronosBackup *backup,
+               gboolean       navigate)
 {
   GtkListBoxRow *row;
-
-  g_return_if_fail (CHRONOS_IS_WINDOW (self));
-  g_return_if_fail (backup == NULL || CHRONOS_IS_BACKUP (backup));
 
   if (backup == NULL)
     {
@@ -1137,8 +1152,19 @@ chronos_window_select_backup (ChronosWindow *self,
       gtk_widget_grab_focus (GTK_WIDGET (row));
     }
   show_backup (self, backup);
-  if (adw_leaflet_get_folded (self->leaflet))
+  if (navigate && adw_leaflet_get_folded (self->leaflet))
     adw_leaflet_set_visible_child (self->leaflet, gtk_widget_get_parent (GTK_WIDGET (self->content_stack)));
+}
+
+/* Selects @backup and, on a folded window, shows its details. */
+void
+chronos_window_select_backup (ChronosWindow *self,
+                              ChronosBackup *backup)
+{
+  g_return_if_fail (CHRONOS_IS_WINDOW (self));
+  g_return_if_fail (backup == NULL || CHRONOS_IS_BACKUP (backup));
+
+  select_backup (self, backup, TRUE);
 }
 
 void

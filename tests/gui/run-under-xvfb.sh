@@ -11,4 +11,7 @@ for tool in xvfb-run dbus-run-session; do
   fi
 done
 
-exec xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- "$@"
+# Other test programs may start X servers at the same time: start looking
+# for a free display number somewhere else than everyone's :99.
+display=$(( ($$ % 30000) + 100 ))
+exec xvfb-run -a -n "$display" -s "-screen 0 1280x800x24" dbus-run-session -- "$@"
