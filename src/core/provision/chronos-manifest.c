@@ -379,7 +379,11 @@ manifest_new_from_data (const char *data,
 
   if (!json_parser_load_from_data (parser, data, length, &local_error))
     {
-      invalid (error, G_MAXUINT, _ ("it is not JSON (%s)"), local_error->message);
+      /* json-glib quotes the offending token, which for a bad \u escape
+       * is not UTF-8; the message ends up in a GTK label. */
+      g_autofree char *detail = g_utf8_make_valid (local_error->message, -1);
+
+      invalid (error, G_MAXUINT, _ ("it is not JSON (%s)"), detail);
       return NULL;
     }
 
