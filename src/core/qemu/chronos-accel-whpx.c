@@ -2,75 +2,42 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * WinHvPlatform.dll exists only when the "Windows Hypervisor Platform"
- * optional feature is on, so it is loaded at run time rather than linked:
- * Chronos must start (and fall back to TCG) on hosts without it. The vmms
- * service (the Hyper-V role) says nothing about WHPX.
+ * The GLib face of chronos-win32-whpx.c for chronos-accel.c: the facts come
+ * from Win32 there, the conclusion from chronos_win32_whpx_interpret() and
+ * the sentence from chronos-host-windows.c. The vmms service (the Hyper-V
+ * role) says nothing about WHPX, so it is not asked.
  */
 
 #include "config.h"
 
-#include <windows.h>
+#include <glib.h>
 
-#include <glib/gi18n-lib.h>
+#include "chronos-host-windows.h"
+#include "chronos-win32-whpx.h"
 
-/* From WinHvPlatformDefs.h, which MinGW has but not every SDK in CI: only
- * the capability Chronos asks for. */
-#define CHRONOS_WHV_CAPABILITY_CODE_HYPERVISOR_PRESENT 0x00000000
-
-typedef HRESULT (WINAPI *WHvGetCapabilityFunc) (UINT32  capability_code,
-                                                VOID   *capability_buffer,
-                                                UINT32  capability_buffer_size,
-                                                UINT32 *written_size);
-
+/* Declared in chronos-accel.c, which calls it on Windows only. */
 gboolean chronos_accel_whpx_probe (char **reason);
 
 gboolean
 chronos_accel_whpx_probe (char **reason)
 {
-  HMODULE              module;
-  WHvGetCapabilityFunc get_capability;
-  BOOL                 present = FALSE;
-  UINT32               written = 0;
-  HRESULT              hr;
+  ChronosWin32WhpxFacts facts;
+  g_autofree char      *why = NULL;
 
-  /* Only from System32: never a DLL planted next to the executable. */
-  module = LoadLibraryExW (L"WinHvPlatform.dll", NULL, LOAD_LIBRARY_SEARCH_SYSTEM32);
-  if (module == NULL)
-    {
-      if (reason != NULL)
-        *reason = g_strdup (_ ("The Windows Hypervisor Platform is not enabled: turn on "
-                               "“Windows Hypervisor Platform” in Windows Features and restart."));
-      return FALSE;
-    }
+  chronos_win32_whpx_probe (&facts);
+  why = chronos_host_windows_whpx_reason (&facts);
+  if (why == NULL)
+    return TRUE;
 
-  get_capability = (WHvGetCapabilityFunc)GetProcAddress (module, "WHvGetCapability");
-  if (get_capability == NULL)
-    {
-      FreeLibrary (module);
-      if (reason != NULL)
-        *reason = g_strdup (_ ("WinHvPlatform.dll has no WHvGetCapability: this Windows is too old "
-                               "for the Windows Hypervisor Platform."));
-      return FALSE;
-    }
-
-  hr = get_capability (CHRONOS_WHV_CAPABILITY_CODE_HYPERVISOR_PRESENT,
-                       &present, sizeof present, &written);
-  FreeLibrary (module);
-
-  if (FAILED (hr))
-    {
-      if (reason != NULL)
-        *reason = g_strdup_printf (_ ("The Windows Hypervisor Platform does not answer (error 0x%08lx)."),
-                                   (unsigned long)hr);
-      return FALSE;
-    }
-  if (!present)
-    {
-      if (reason != NULL)
-        *reason = g_strdup (_ ("No hypervisor is running: enable virtualization (VT-x or AMD-V) in the "
-                               "firmware settings and turn on “Windows Hypervisor Platform”."));
-      return FALSE;
-    }
-  return TRUE;
+  g_debug ("WHPX unusable: dll %d (error %lu), entry points %d, capability %d (0x%08lx), "
+           "hypervisor %d, partition %d (0x%08lx), cpuid bit %d vendor \"%s\" root %d, "
+           "firmware %d",
+           facts.dll_loaded, facts.load_error, facts.has_entry_points, facts.capability_ok,
+           (unsigned long)facts.capability_hresult & 0xffffffffUL, facts.hypervisor_present,
+           facts.partition_tried, (unsigned long)facts.partition_hresult & 0xffffffffUL,
+           facts.cpu_hypervisor_bit, facts.cpu_hypervisor_vendor,
+           facts.cpu_hv_create_partitions, facts.firmware_virtualization);
+  if (reason != NULL)
+    *reason = g_steal_pointer (&why);
+  return FALSE;
 }

@@ -79,7 +79,11 @@ chronos_win32_job_contains_pid (ChronosWin32Job *job,
   BOOL   in_job = FALSE;
   int    result = -1;
 
-  process = OpenProcess (PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid);
+  /* Windows accepts the limited right; Wine wants the full one. Ours to
+   * ask for either way: QEMU is our own child. */
+  process = OpenProcess (PROCESS_QUERY_INFORMATION, FALSE, (DWORD)pid);
+  if (process == NULL)
+    process = OpenProcess (PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid);
   if (process == NULL)
     return -1;
   if (IsProcessInJob (process, job->handle, &in_job))
