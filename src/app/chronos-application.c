@@ -15,6 +15,9 @@
 #include "chronos-application.h"
 #include "chronos-preferences-window.h"
 #include "chronos-window.h"
+#ifdef CHRONOS_HAVE_VM
+#include "chronos-vm.h"
+#endif
 
 struct _ChronosApplication
 {
@@ -23,6 +26,7 @@ struct _ChronosApplication
   GSettings            *settings;
   ChronosBackupLibrary *library;
   GFile                *demo_library;
+  GListStore           *vms;
 };
 
 G_DEFINE_FINAL_TYPE (ChronosApplication, chronos_application, ADW_TYPE_APPLICATION)
@@ -120,6 +124,17 @@ chronos_application_shutdown (GApplication *application)
 {
   ChronosApplication *self = CHRONOS_APPLICATION (application);
 
+#ifdef CHRONOS_HAVE_VM
+  /* Never leave QEMU behind: whatever still runs now (the windows asked
+   * first, so this is a quit from outside) is stopped at once. */
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->vms)); i++)
+    {
+      g_autoptr (ChronosVm) vm = g_list_model_get_item (G_LIST_MODEL (self->vms), i);
+
+      chronos_vm_force_stop (vm);
+    }
+#endif
+
   G_APPLICATION_CLASS (chronos_application_parent_class)->shutdown (application);
 
   g_clear_object (&self->library);
@@ -132,6 +147,7 @@ chronos_application_finalize (GObject *object)
   ChronosApplication *self = (ChronosApplication *)object;
 
   g_clear_object (&self->demo_library);
+  g_clear_object (&self->vms);
   g_clear_object (&self->library);
   g_clear_object (&self->settings);
 
@@ -216,6 +232,7 @@ chronos_application_init (ChronosApplication *self)
 {
   const char *demo = g_getenv ("CHRONOS_DEMO_LIBRARY");
 
+  self->vms = g_list_store_new (G_TYPE_OBJECT);
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
                                    G_N_ELEMENTS (app_actions), self);
 
@@ -295,6 +312,40 @@ chronos_application_remove_folder (ChronosApplication *self,
   g_clear_pointer (&paths, g_strfreev);
   paths = g_strv_builder_end (builder);
   g_settings_set_strv (self->settings, "backup-folders", (const char *const *)paths);
+}
+
+GListModel *
+chronos_application_get_vms (ChronosApplication *self)
+{
+  g_return_val_if_fail (CHRONOS_IS_APPLICATION (self), NULL);
+  return G_LIST_MODEL (self->vms);
+}
+
+void
+chronos_application_add_vm (ChronosApplication *self,
+                            GObject            *vm)
+{
+  g_return_if_fail (CHRONOS_IS_APPLICATION (self));
+  g_return_if_fail (G_IS_OBJECT (vm));
+
+  g_list_store_append (self->vms, vm);
+  /* A running VM keeps the app alive even without a window. */
+  g_application_hold (G_APPLICATION (self));
+}
+
+void
+chronos_application_remove_vm (ChronosApplication *self,
+                               GObject            *vm)
+{
+  guint position;
+
+  g_return_if_fail (CHRONOS_IS_APPLICATION (self));
+
+  if (g_list_store_find (self->vms, vm, &position))
+    {
+      g_list_store_remove (self->vms, position);
+      g_application_release (G_APPLICATION (self));
+    }
 }
 
 GFile *

@@ -24,6 +24,13 @@ void chronos_application_add_folder (ChronosApplication *self,
                                      GFile              *folder);
 void chronos_application_remove_folder (ChronosApplication *self,
                                         GFile              *folder);
+/* The VMs running from any window (ChronosVm objects; GObject here so this
+ * header builds without the VM engine). Quitting force-stops those left. */
+GListModel *chronos_application_get_vms (ChronosApplication *self);
+void        chronos_application_add_vm (ChronosApplication *self,
+                                        GObject            *vm);
+void        chronos_application_remove_vm (ChronosApplication *self,
+                                           GObject            *vm);
 /* The demo library (CHRONOS_DEMO_LIBRARY), or NULL when there is none. */
 GFile *chronos_application_get_demo_library (ChronosApplication *self);
 

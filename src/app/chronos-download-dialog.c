@@ -12,6 +12,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "chronos-a11y.h"
 #include "chronos-download-dialog.h"
 #include "chronos-provision-error.h"
 #include "chronos-qemu.h"
@@ -51,19 +52,6 @@ enum
 
 static guint signals[N_SIGNALS];
 
-/* Sets a mnemonic label and the same words, without the underscore, as
- * the accessible name: GTK 4.8 otherwise names the button "_Boot Boot". */
-static void
-set_button_label (GtkButton  *button,
-                  const char *label)
-{
-  g_autoptr (GString) plain = g_string_new (label);
-
-  g_string_replace (plain, "_", "", 0);
-  gtk_button_set_label (button, label);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, plain->str, -1);
-}
-
 static void start_install (ChronosDownloadDialog *self);
 
 static void
@@ -74,7 +62,7 @@ show_failure (ChronosDownloadDialog *self,
   adw_status_page_set_description (self->failed_page, message);
   gtk_widget_set_visible (GTK_WIDGET (self->failed_buttons), can_retry);
   gtk_stack_set_visible_child_name (self->stack, "failed");
-  set_button_label (self->cancel_button, _ ("_Close"));
+  chronos_a11y_set_button_label (self->cancel_button, _ ("_Close"));
 }
 
 static void
@@ -97,7 +85,7 @@ show_plan (ChronosDownloadDialog *self)
 
           gtk_label_set_label (self->hint_label, hint);
           gtk_stack_set_visible_child_name (self->stack, "hint");
-          set_button_label (self->cancel_button, _ ("_Close"));
+          chronos_a11y_set_button_label (self->cancel_button, _ ("_Close"));
         }
       else
         show_failure (self, error->message,
@@ -115,7 +103,7 @@ show_plan (ChronosDownloadDialog *self)
                                  self->plan->component->version, size, host, self->plan->destination);
   adw_status_page_set_description (self->plan_page, description);
   gtk_stack_set_visible_child_name (self->stack, "plan");
-  set_button_label (self->cancel_button, _ ("_Cancel"));
+  chronos_a11y_set_button_label (self->cancel_button, _ ("_Cancel"));
 }
 
 static void
@@ -184,7 +172,7 @@ start_install (ChronosDownloadDialog *self)
   gtk_label_set_label (self->progress_label, "");
   adw_status_page_set_title (self->progress_page, _ ("Installing QEMU"));
   gtk_stack_set_visible_child_name (self->stack, "progress");
-  set_button_label (self->cancel_button, _ ("_Cancel"));
+  chronos_a11y_set_button_label (self->cancel_button, _ ("_Cancel"));
 
   chronos_provisioner_install_async (self->provisioner, self->plan, self->job, self->cancellable,
                                      install_cb, g_object_ref (self));
@@ -341,6 +329,7 @@ static void
 chronos_download_dialog_init (ChronosDownloadDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  chronos_a11y_fix_mnemonic_buttons (GTK_WIDGET (self));
 }
 
 GtkWidget *

@@ -13,6 +13,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "chronos-a11y.h"
 #include "chronos-app-format.h"
 #include "chronos-download-dialog.h"
 #include "chronos-preferences-window.h"
@@ -261,6 +262,7 @@ static void
 chronos_preferences_window_init (ChronosPreferencesWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  chronos_a11y_fix_mnemonic_buttons (GTK_WIDGET (self));
   self->folder_rows = g_ptr_array_new ();
 }
 

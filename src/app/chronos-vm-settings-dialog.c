@@ -11,6 +11,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "chronos-a11y.h"
 #include "chronos-vm-settings-dialog.h"
 
 struct _ChronosVmSettingsDialog
@@ -36,19 +37,6 @@ enum
 
 static guint signals[N_SIGNALS];
 
-/* Sets a mnemonic label and the same words, without the underscore, as
- * the accessible name: GTK 4.8 otherwise names the button "_Boot Boot". */
-static void
-set_button_label (GtkButton  *button,
-                  const char *label)
-{
-  g_autoptr (GString) plain = g_string_new (label);
-
-  g_string_replace (plain, "_", "", 0);
-  gtk_button_set_label (button, label);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, plain->str, -1);
-}
-
 static void
 boot_clicked_cb (ChronosVmSettingsDialog *self)
 {
@@ -64,13 +52,13 @@ protect_changed_cb (ChronosVmSettingsDialog *self)
   /* Booting writable is a different, destructive act: say so on the button. */
   if (chronos_vm_config_get_protect_backup (self->config))
     {
-      set_button_label (self->boot_button, _ ("_Boot"));
+      chronos_a11y_set_button_label (self->boot_button, _ ("_Boot"));
       gtk_widget_remove_css_class (GTK_WIDGET (self->boot_button), "destructive-action");
       gtk_widget_add_css_class (GTK_WIDGET (self->boot_button), "suggested-action");
     }
   else
     {
-      set_button_label (self->boot_button, _ ("_Boot Writable"));
+      chronos_a11y_set_button_label (self->boot_button, _ ("_Boot Writable"));
       gtk_widget_remove_css_class (GTK_WIDGET (self->boot_button), "suggested-action");
       gtk_widget_add_css_class (GTK_WIDGET (self->boot_button), "destructive-action");
     }
@@ -113,6 +101,7 @@ static void
 chronos_vm_settings_dialog_init (ChronosVmSettingsDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  chronos_a11y_fix_mnemonic_buttons (GTK_WIDGET (self));
 }
 
 GtkWidget *

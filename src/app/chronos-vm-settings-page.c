@@ -13,6 +13,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "chronos-a11y.h"
 #include "chronos-accel.h"
 #include "chronos-vm-settings-page.h"
 
@@ -463,6 +464,7 @@ chronos_vm_settings_page_init (ChronosVmSettingsPage *self)
 {
   self->show_protection = TRUE;
   gtk_widget_init_template (GTK_WIDGET (self));
+  chronos_a11y_fix_mnemonic_buttons (GTK_WIDGET (self));
 }
 
 GtkWidget *

@@ -13,6 +13,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "chronos-a11y.h"
 #include "chronos-app-format.h"
 #include "chronos-backup-details.h"
 #include "chronos-backup-row.h"
@@ -21,38 +22,7 @@
 #include "chronos-qemu.h"
 #include "chronos-vm-settings-dialog.h"
 #include "chronos-vm-settings-store.h"
-#include "chronos-window.h"
-
-struct _ChronosWindow
-{
-  AdwApplicationWindow parent_instance;
-
-  ChronosApplication   *application;
-  ChronosBackupLibrary *library;
-  GtkFilterListModel   *filter_model;
-  GtkSortListModel     *sort_model;
-  GtkStringFilter      *filter;
-  ChronosBackup        *selected;
-  GFile                *pending_file;     /* select when it shows up */
-  GFile                *pending_folder;   /* select its newest backup once listed */
-  ChronosBackup        *selected_at_open; /* what was selected when it was opened */
-  GCancellable         *cancellable;
-  GHashTable           *jobs;          /* ChronosBackup -> GPtrArray of ChronosJob */
-  GPtrArray            *activity_rows; /* rows shown in the details' activity group */
-
-  GtkListBox           *backup_list;
-  GtkButton            *back_button;
-  AdwWindowTitle       *content_title;
-  GtkStack             *content_stack;
-  GtkButton            *demo_button;
-  ChronosBackupDetails *details;
-  AdwLeaflet           *leaflet;
-  GtkSpinner           *loading_spinner;
-  GtkSearchBar         *search_bar;
-  GtkSearchEntry       *search_entry;
-  GtkStack             *sidebar_stack;
-  AdwToastOverlay      *toast_overlay;
-};
+#include "chronos-window-private.h"
 
 G_DEFINE_FINAL_TYPE (ChronosWindow, chronos_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -509,7 +479,9 @@ actions_update (ChronosWindow *self)
 
   can_boot = info != NULL && chronos_image_info_get_qemu_can_open (info) &&
              !chronos_backup_get_running (backup);
-#ifndef CHRONOS_HAVE_VM
+#ifdef CHRONOS_HAVE_VM
+  _chronos_window_vms_actions_update (self);
+#else
   /* Built without the VM engine: no boot to offer. */
   can_boot = FALSE;
 #endif
@@ -520,6 +492,21 @@ actions_update (ChronosWindow *self)
                                      !has_job (self, backup, "convert"));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-demo",
                                  chronos_application_get_demo_library (self->application) != NULL);
+}
+
+void
+_chronos_window_actions_update (ChronosWindow *self)
+{
+  actions_update (self);
+}
+
+void
+_chronos_window_show_error (ChronosWindow *self,
+                            const char    *heading,
+                            const char    *message,
+                            const char    *log_path)
+{
+  show_error (self, heading, message, log_path);
 }
 
 static void
@@ -590,38 +577,16 @@ search_action (GtkWidget  *widget,
 }
 
 static void
-boot_response_cb (ChronosWindow           *self,
-                  ChronosVmConfig         *config,
-                  ChronosVmSettingsDialog *dialog)
-{
-  ChronosBackup *backup = chronos_vm_settings_dialog_get_backup (dialog);
-  g_autoptr (GError) error = NULL;
-
-  if (!chronos_vm_settings_save_for_backup (config, chronos_backup_get_path (backup), &error))
-    g_warning ("Could not remember the VM settings: %s", error->message);
-
-#ifdef CHRONOS_HAVE_VM
-  chronos_window_boot (self, backup, config);
-#endif
-}
-
-static void
 boot_action (GtkWidget  *widget,
              const char *action_name,
              GVariant   *parameter)
 {
+#ifdef CHRONOS_HAVE_VM
   ChronosWindow *self = CHRONOS_WINDOW (widget);
-  g_autoptr (ChronosVmConfig) config = NULL;
-  GtkWidget *dialog;
 
-  if (self->selected == NULL || chronos_backup_get_info (self->selected) == NULL)
-    return;
-
-  config = chronos_vm_settings_load_for_backup (chronos_application_get_settings (self->application),
-                                                chronos_backup_get_path (self->selected));
-  dialog = chronos_vm_settings_dialog_new (GTK_WINDOW (self), self->selected, config);
-  g_signal_connect_object (dialog, "boot", G_CALLBACK (boot_response_cb), self, G_CONNECT_SWAPPED);
-  gtk_window_present (GTK_WINDOW (dialog));
+  if (self->selected != NULL && chronos_backup_get_info (self->selected) != NULL)
+    _chronos_window_boot (self, self->selected);
+#endif
 }
 
 /* Converting */
@@ -970,7 +935,11 @@ chronos_window_dispose (GObject *object)
           chronos_job_cancel (g_ptr_array_index (jobs, i));
     }
 
+#ifdef CHRONOS_HAVE_VM
+  _chronos_window_vms_dispose (self);
+#endif
   gtk_widget_dispose_template (GTK_WIDGET (self), CHRONOS_TYPE_WINDOW);
+  g_clear_pointer (&self->vm_rows, g_ptr_array_unref);
   g_clear_pointer (&self->jobs, g_hash_table_unref);
   g_clear_pointer (&self->activity_rows, g_ptr_array_unref);
 
@@ -1080,6 +1049,9 @@ chronos_window_class_init (ChronosWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
   gtk_widget_class_install_action (widget_class, "win.boot", NULL, boot_action);
   gtk_widget_class_install_action (widget_class, "win.convert", NULL, convert_action);
+#ifdef CHRONOS_HAVE_VM
+  _chronos_window_vms_class_init (widget_class);
+#endif
 }
 
 static void
@@ -1088,18 +1060,22 @@ chronos_window_init (ChronosWindow *self)
   GtkDropTarget *target;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  chronos_a11y_fix_mnemonic_buttons (GTK_WIDGET (self));
 
   self->cancellable = g_cancellable_new ();
   self->jobs = g_hash_table_new_full (NULL, NULL, g_object_unref, (GDestroyNotify)g_ptr_array_unref);
   self->activity_rows = g_ptr_array_new ();
+  self->vm_rows = g_ptr_array_new ();
+#ifdef CHRONOS_HAVE_VM
+  _chronos_window_vms_init (self);
+#endif
 
   /* Actions on a backup beside "Boot as VM", as the core offers them. */
   {
     GtkWidget *button = gtk_button_new_with_mnemonic (_ ("_Convert to QCOW2…"));
 
     gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "win.convert");
-    gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                    _ ("Convert to QCOW2…"), -1);
+    chronos_a11y_fix_mnemonic_buttons (button);
     gtk_widget_set_tooltip_text (button, _ ("Save a copy of this backup as a QCOW2 image for other virtual machine software"));
     gtk_widget_add_css_class (button, "pill");
     chronos_backup_details_add_button (self->details, button);

@@ -66,7 +66,8 @@ def outer(args):
 
 
 class Tap:
-    def __init__(self):
+    def __init__(self, artifacts=None):
+        self.artifacts = artifacts
         self.n = 0
         self.failed = 0
 
@@ -82,6 +83,9 @@ class Tap:
 
     def must(self, cond, what):
         if not self.ok(cond, what):
+            # What the screen showed when it went wrong.
+            if self.artifacts is not None:
+                screenshot(self.artifacts, 'e2e-failure-%d.png' % self.n)
             raise SystemExit(self.finish())
 
     def finish(self):
@@ -190,7 +194,7 @@ def qemu_children(pid):
 def inner(args):
     import pyatspi
 
-    tap = Tap()
+    tap = Tap(args.artifacts)
     build = os.environ['CHRONOS_BUILD_ROOT']
     source = os.environ['CHRONOS_SOURCE_ROOT']
     app_path = os.environ['CHRONOS_APP']
