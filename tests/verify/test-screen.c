@@ -137,6 +137,44 @@ test_blue_gradient_is_not_a_stop_screen (void)
 }
 
 static void
+test_one_line_on_a_big_screen (void)
+{
+  /* The UEFI guest: one line of text on a 1280 x 800 black console is a
+   * screen, not a black one. */
+  ChronosScreenFacts facts;
+  g_autoptr (ChronosFrame) frame = chronos_frame_new (1280, 800);
+
+  for (guint c = 0; c < 33; c++)
+    fill (frame, c * 8 + 1, 3, 5, 9, 0xffffff);
+  chronos_screen_analyze (frame, &facts);
+  g_assert_false (facts.blank);
+  g_assert_true (facts.uniform);
+}
+
+static void
+test_qemu_placeholder (void)
+{
+  /* "Guest has not initialized the display (yet)." as QEMU draws it: 45
+   * characters of the 8 x 16 font, centred, on row 14 (y 224). */
+  ChronosScreenFacts facts, other;
+  g_autoptr (ChronosFrame) frame = chronos_frame_new (640, 480);
+  g_autoptr (ChronosFrame) guest = chronos_frame_new (640, 480);
+
+  for (guint c = 0; c < 45; c++)
+    fill (frame, 140 + c * 8 + 1, 224 + 3, 5, 10, 0xaaaaaa);
+  chronos_screen_analyze (frame, &facts);
+  g_assert_true (facts.placeholder);
+  g_assert_true (facts.blank);
+
+  /* A guest's own 640 x 480 screen with text at the top is a screen. */
+  for (guint c = 0; c < 45; c++)
+    fill (guest, 8 + c * 8 + 1, 3, 5, 10, 0xaaaaaa);
+  chronos_screen_analyze (guest, &other);
+  g_assert_false (other.placeholder);
+  g_assert_false (other.blank);
+}
+
+static void
 test_uniform_bright (void)
 {
   ChronosScreenFacts facts;
@@ -409,6 +447,8 @@ main (int   argc,
   g_test_add_func ("/screen/stop-screen", test_stop_screen);
   g_test_add_func ("/screen/blue-gradient", test_blue_gradient_is_not_a_stop_screen);
   g_test_add_func ("/screen/uniform-bright", test_uniform_bright);
+  g_test_add_func ("/screen/qemu-placeholder", test_qemu_placeholder);
+  g_test_add_func ("/screen/one-line-big-screen", test_one_line_on_a_big_screen);
   g_test_add_func ("/screen/size-change", test_size_change);
   g_test_add_func ("/frame/ppm", test_ppm);
   g_test_add_func ("/frame/png-size", test_png_size);

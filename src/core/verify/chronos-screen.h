@@ -33,6 +33,10 @@ typedef struct
   gboolean uniform;     /* nearly all one colour, whatever it is */
   gboolean stop_screen; /* a flat stop-screen blue with white text on it */
   gboolean text_mode;   /* 720 x 400: a VGA text mode */
+  /* QEMU's own 640 x 480 stand-in ("Guest has not initialized the display
+   * (yet).", "Display output is not active."): one centred line on black.
+   * Counted as blank: the guest has shown nothing yet. */
+  gboolean placeholder;
   guint8   signature[CHRONOS_SCREEN_GRID * CHRONOS_SCREEN_GRID];
 } ChronosScreenFacts;
 
