@@ -16,14 +16,22 @@
 char *
 chronos_paths_cache_dir (void)
 {
+#if CHRONOS_OS_WINDOWS
+  /* GLib's cache dir on Windows is the Internet cache, which Disk Cleanup
+   * empties: keep logs and verification results beside the QEMU install. */
+  return g_build_filename (g_get_user_data_dir (), "Chronos", "cache", NULL);
+#else
   return g_build_filename (g_get_user_cache_dir (), "chronos", NULL);
+#endif
 }
 
 /* One QEMU log per VM, named in every error message about that VM. */
 char *
 chronos_paths_log_dir (void)
 {
-  return g_build_filename (g_get_user_cache_dir (), "chronos", "logs", NULL);
+  g_autofree char *cache = chronos_paths_cache_dir ();
+
+  return g_build_filename (cache, "logs", NULL);
 }
 
 /* VM run directories (overlay, firmware vars, QMP socket). A Unix socket
@@ -32,7 +40,13 @@ chronos_paths_log_dir (void)
 char *
 chronos_paths_run_root (void)
 {
+#if CHRONOS_OS_WINDOWS
+  g_autofree char *cache = chronos_paths_cache_dir ();
+
+  return g_build_filename (cache, "run", NULL);
+#else
   return g_build_filename (g_get_user_runtime_dir (), "chronos", NULL);
+#endif
 }
 
 /* QEMU that Chronos downloaded and installed itself
@@ -51,12 +65,18 @@ chronos_paths_qemu_install_dir (void)
 char *
 chronos_paths_verify_dir (void)
 {
-  return g_build_filename (g_get_user_cache_dir (), "chronos", "verify", NULL);
+  g_autofree char *cache = chronos_paths_cache_dir ();
+
+  return g_build_filename (cache, "verify", NULL);
 }
 
 /* Small facts learnt about this host, such as "OVMF needs TCG here". */
 char *
 chronos_paths_state_dir (void)
 {
+#if CHRONOS_OS_WINDOWS
+  return g_build_filename (g_get_user_data_dir (), "Chronos", "state", NULL);
+#else
   return g_build_filename (g_get_user_data_dir (), "chronos", "state", NULL);
+#endif
 }

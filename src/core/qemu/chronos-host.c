@@ -7,11 +7,12 @@
 
 #include <string.h>
 
+#include "chronos-host.h"
+
+/* After chronos-host.h: G_OS_WIN32 comes from GLib's headers. */
 #ifdef G_OS_WIN32
 #include <windows.h>
 #endif
-
-#include "chronos-host.h"
 
 /* One "Key:   123 kB" line of /proc/meminfo, in bytes. */
 static gboolean
