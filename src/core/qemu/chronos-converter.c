@@ -5,7 +5,8 @@
  * The conversion is `qemu-img convert -f vhdx -O qcow2 -p SOURCE TEMP` where
  * TEMP is a fresh ".OUTPUT.part-XXXXXX" in the output's folder, so the
  * final rename is atomic and a half-written image never carries the name
- * the user asked for. Before qemu-img runs, `qemu-img info` checks that the
+ * the user asked for. The file is flock()ed while in use, so the next
+ * conversion to the same name removes those a killed process left. Before qemu-img runs, `qemu-img info` checks that the
  * source is a VHDX QEMU can read and tells how much data it holds, which
  * both the free-space check and the byte estimate for rate and ETA need.
  *
@@ -24,6 +25,7 @@
 #include <string.h>
 #ifdef G_OS_UNIX
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 #endif
 #ifdef __linux__
@@ -79,6 +81,7 @@ typedef struct
   ChronosQemuImgProgress *progress;
   GString                *err;
   char                   *tmp_path;
+  int                     tmp_fd; /* holds the flock that marks tmp_path as in use */
   guint64                 virtual_size;
   guint64                 actual_size;
   guint                   pending;
@@ -105,6 +108,8 @@ convert_data_free (ConvertData *data)
       g_unlink (data->tmp_path);
       g_free (data->tmp_path);
     }
+  if (data->tmp_fd >= 0)
+    close (data->tmp_fd);
   g_free (data);
 }
 
@@ -608,6 +613,43 @@ wait_cb (GObject      *object,
   pending_done (task);
 }
 
+/* Removes the ".NAME.part-*" files of conversions to @output whose
+ * chronos-vm or app was killed: a running conversion holds an exclusive
+ * flock on its file (see start_convert), the kernel drops it when the
+ * process dies, so a file we can lock belongs to no one. Files of other
+ * output names are not looked at. */
+static void
+sweep_stale_parts (const char *dir,
+                   const char *name)
+{
+#ifdef G_OS_UNIX
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  g_autofree char *prefix = g_strdup_printf (".%s.part-", name);
+  const char      *entry;
+
+  if (listing == NULL)
+    return;
+  while ((entry = g_dir_read_name (listing)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      int              fd;
+
+      if (!g_str_has_prefix (entry, prefix) || strlen (entry) != strlen (prefix) + 6)
+        continue;
+      path = g_build_filename (dir, entry, NULL);
+      fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+      if (fd < 0)
+        continue;
+      if (flock (fd, LOCK_EX | LOCK_NB) == 0)
+        {
+          g_debug ("Removing %s, left by a conversion that was killed", path);
+          g_unlink (path);
+        }
+      close (fd);
+    }
+#endif
+}
+
 static void
 start_convert (GTask *task)
 {
@@ -620,8 +662,10 @@ start_convert (GTask *task)
   g_autofree char *template = NULL;
   int fd;
 
+  sweep_stale_parts (dir, name);
+
   template = g_strdup_printf ("%s%c.%s.part-XXXXXX", dir, G_DIR_SEPARATOR, name);
-  fd = g_mkstemp_full (template, O_RDWR, 0666);
+  fd = g_mkstemp_full (template, O_RDWR | O_CLOEXEC, 0666);
   if (fd < 0)
     {
       int saved_errno = errno;
@@ -631,7 +675,15 @@ start_convert (GTask *task)
                                dir, g_strerror (saved_errno)));
       return;
     }
+#ifdef G_OS_UNIX
+  /* Held until the task ends: marks the file as in use for the sweep of
+   * the next conversion (qemu-img's own locks are fcntl ones on its own
+   * descriptor, which flock does not interact with). */
+  flock (fd, LOCK_EX | LOCK_NB);
+  data->tmp_fd = fd;
+#else
   close (fd);
+#endif
   data->tmp_path = g_steal_pointer (&template);
 
   launcher = new_launcher (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
@@ -836,6 +888,7 @@ chronos_converter_convert_async (ChronosConverter   *self,
   g_task_set_source_tag (task, chronos_converter_convert_async);
 
   data = g_new0 (ConvertData, 1);
+  data->tmp_fd = -1;
   data->self = self;
   data->cancellable = g_object_ref (chronos_job_get_cancellable (self->job));
   g_task_set_task_data (task, data, (GDestroyNotify)convert_data_free);
