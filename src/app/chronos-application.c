@@ -13,6 +13,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "chronos-application.h"
+#include "chronos-verification.h"
 #include "chronos-preferences-window.h"
 #include "chronos-window.h"
 #ifdef CHRONOS_HAVE_VM
@@ -55,6 +56,77 @@ sync_folders (ChronosApplication *self)
 
       chronos_backup_library_add_folder (self->library, folder);
     }
+}
+
+/* Last verifications, read off the main thread for backups as they are
+ * listed, so the list shows "verified" and "problem" from the start. */
+
+static void
+load_verifications_thread (GTask        *task,
+                           gpointer      source_object,
+                           gpointer      task_data,
+                           GCancellable *cancellable)
+{
+  GPtrArray *backups = task_data;
+  GPtrArray *results = g_ptr_array_new_with_free_func ((GDestroyNotify)g_object_unref);
+
+  for (guint i = 0; i < backups->len; i++)
+    {
+      ChronosVerification *verification =
+          chronos_verification_load_for_image (chronos_backup_get_path (g_ptr_array_index (backups, i)), NULL);
+
+      /* Keep the arrays aligned: a placeholder for "none". */
+      g_ptr_array_add (results, verification != NULL ? G_OBJECT (verification) : g_object_new (G_TYPE_OBJECT, NULL));
+    }
+  g_task_return_pointer (task, results, (GDestroyNotify)g_ptr_array_unref);
+}
+
+static void
+load_verifications_cb (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  GPtrArray *backups = g_task_get_task_data (G_TASK (result));
+  g_autoptr (GPtrArray) results = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  for (guint i = 0; results != NULL && i < results->len; i++)
+    {
+      GObject             *item = g_ptr_array_index (results, i);
+      ChronosBackup       *backup = g_ptr_array_index (backups, i);
+      ChronosVerification *verification;
+
+      if (!CHRONOS_IS_VERIFICATION (item) || chronos_backup_get_has_verification (backup))
+        continue;
+      verification = CHRONOS_VERIFICATION (item);
+      chronos_backup_set_verification (backup,
+                                       chronos_verification_get_verdict (verification),
+                                       chronos_verification_get_reason (verification),
+                                       chronos_verification_get_screenshot (verification),
+                                       chronos_verification_get_started (verification));
+    }
+}
+
+static void
+library_items_changed_cb (ChronosApplication *self,
+                          guint               position,
+                          guint               removed,
+                          guint               added,
+                          GListModel         *model)
+{
+  g_autoptr (GTask) task = NULL;
+  GPtrArray *backups;
+
+  if (added == 0)
+    return;
+
+  backups = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < added; i++)
+    g_ptr_array_add (backups, g_list_model_get_item (model, position + i));
+
+  task = g_task_new (self, NULL, load_verifications_cb, NULL);
+  g_task_set_source_tag (task, library_items_changed_cb);
+  g_task_set_task_data (task, backups, (GDestroyNotify)g_ptr_array_unref);
+  g_task_run_in_thread (task, load_verifications_thread);
 }
 
 static void
@@ -114,6 +186,8 @@ chronos_application_startup (GApplication *application)
 
   self->settings = g_settings_new ("org.chronos.Chronos");
   self->library = chronos_backup_library_new ();
+  g_signal_connect_object (self->library, "items-changed",
+                           G_CALLBACK (library_items_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::backup-folders",
                            G_CALLBACK (folders_changed_cb), self, G_CONNECT_SWAPPED);
   sync_folders (self);

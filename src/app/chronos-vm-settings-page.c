@@ -216,11 +216,10 @@ update_accel_subtitle (ChronosVmSettingsPage *self)
   g_autofree char *text = NULL;
 
   if (kind == CHRONOS_ACCEL_KIND_UNKNOWN)
-    text = g_strdup (_ ("This computer offers no hardware acceleration: software emulation is slower"));
+    text = g_strdup (_ ("None on this computer: software emulation is slower"));
   else if (chronos_accel_probe (kind, &reason))
     /* Translators: %s is "Hardware acceleration (KVM)" */
-    text = g_strdup_printf (_ ("%s is available; Automatic falls back to software emulation if it fails"),
-                            chronos_accel_kind_get_label (kind));
+    text = g_strdup_printf (_ ("%s is available"), chronos_accel_kind_get_label (kind));
   else
     text = g_strdup (reason);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->accel_row), text);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "chronos-backup-details.h"
+#include "chronos-job.h"
 #include "chronos-vm-config.h"
 #include "chronos-window.h"
 
@@ -35,7 +36,8 @@ struct _ChronosWindow
   GtkWidget            *vm_buttons;    /* Shut Down / Force Stop, in the VM group's header */
   AdwActionRow         *vm_status_row; /* "Running for 1:23" */
   guint                 vm_tick_id;
-  gboolean              closing; /* close once the last VM has ended */
+  gboolean              closing;        /* close once the last VM has ended */
+  GtkPicture           *verify_picture; /* live screen of a verification shown */
 
   GtkListBox           *backup_list;
   GtkButton            *back_button;
@@ -56,6 +58,19 @@ void _chronos_window_show_error (ChronosWindow *self,
                                  const char    *heading,
                                  const char    *message,
                                  const char    *log_path);
+/* Long operations shown in the details of their backup. */
+void _chronos_window_add_job (ChronosWindow *self,
+                              ChronosBackup *backup,
+                              ChronosJob    *job);
+void _chronos_window_remove_job (ChronosWindow *self,
+                                 ChronosBackup *backup,
+                                 ChronosJob    *job);
+
+/* chronos-window-verify.c */
+void _chronos_window_verify (ChronosWindow *self,
+                             ChronosBackup *backup);
+/* The latest screen of a verification job, or NULL. */
+GdkTexture *_chronos_window_job_frame (ChronosJob *job);
 
 #ifdef CHRONOS_HAVE_VM
 /* chronos-window-vms.c */

@@ -178,12 +178,31 @@ update_activity (ChronosWindow *self)
     adw_preferences_group_remove (group, g_ptr_array_index (self->activity_rows, i));
   g_ptr_array_set_size (self->activity_rows, 0);
 
+  self->verify_picture = NULL;
   for (guint i = 0; jobs != NULL && i < jobs->len; i++)
     {
-      GtkWidget *row = chronos_job_row_new (g_ptr_array_index (jobs, i));
+      ChronosJob *job = g_ptr_array_index (jobs, i);
+      GtkWidget  *row = chronos_job_row_new (job);
 
       adw_preferences_group_add (group, row);
       g_ptr_array_add (self->activity_rows, row);
+
+      /* A verification shows what its headless screen shows. */
+      if (g_strcmp0 (g_object_get_data (G_OBJECT (job), "chronos-kind"), "verify") == 0)
+        {
+          GtkWidget *picture = gtk_picture_new_for_paintable (GDK_PAINTABLE (_chronos_window_job_frame (job)));
+
+          gtk_picture_set_can_shrink (GTK_PICTURE (picture), TRUE);
+          gtk_picture_set_content_fit (GTK_PICTURE (picture), GTK_CONTENT_FIT_CONTAIN);
+          gtk_picture_set_alternative_text (GTK_PICTURE (picture), _ ("The screen of the backup while it boots"));
+          gtk_widget_set_size_request (picture, -1, 200);
+          gtk_widget_set_margin_top (picture, 12);
+          gtk_widget_add_css_class (picture, "card");
+          gtk_widget_add_css_class (picture, "screenshot");
+          adw_preferences_group_add (group, picture);
+          g_ptr_array_add (self->activity_rows, picture);
+          self->verify_picture = GTK_PICTURE (picture);
+        }
     }
   gtk_widget_set_visible (GTK_WIDGET (group), self->activity_rows->len > 0);
 }
@@ -487,6 +506,9 @@ actions_update (ChronosWindow *self)
 #endif
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.boot", can_boot);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.verify",
+                                 info != NULL && chronos_image_info_get_qemu_can_open (info) &&
+                                     !chronos_backup_get_running (backup) && !has_job (self, backup, "verify"));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.convert",
                                  info != NULL && chronos_image_info_get_qemu_can_open (info) &&
                                      !has_job (self, backup, "convert"));
@@ -498,6 +520,22 @@ void
 _chronos_window_actions_update (ChronosWindow *self)
 {
   actions_update (self);
+}
+
+void
+_chronos_window_add_job (ChronosWindow *self,
+                         ChronosBackup *backup,
+                         ChronosJob    *job)
+{
+  add_job (self, backup, job);
+}
+
+void
+_chronos_window_remove_job (ChronosWindow *self,
+                            ChronosBackup *backup,
+                            ChronosJob    *job)
+{
+  remove_job (self, backup, job);
 }
 
 void
@@ -587,6 +625,17 @@ boot_action (GtkWidget  *widget,
   if (self->selected != NULL && chronos_backup_get_info (self->selected) != NULL)
     _chronos_window_boot (self, self->selected);
 #endif
+}
+
+static void
+verify_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  ChronosWindow *self = CHRONOS_WINDOW (widget);
+
+  if (self->selected != NULL && chronos_backup_get_info (self->selected) != NULL)
+    _chronos_window_verify (self, self->selected);
 }
 
 /* Converting */
@@ -1048,6 +1097,7 @@ chronos_window_class_init (ChronosWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, open_demo_action);
   gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
   gtk_widget_class_install_action (widget_class, "win.boot", NULL, boot_action);
+  gtk_widget_class_install_action (widget_class, "win.verify", NULL, verify_action);
   gtk_widget_class_install_action (widget_class, "win.convert", NULL, convert_action);
 #ifdef CHRONOS_HAVE_VM
   _chronos_window_vms_class_init (widget_class);
@@ -1071,6 +1121,15 @@ chronos_window_init (ChronosWindow *self)
 #endif
 
   /* Actions on a backup beside "Boot as VM", as the core offers them. */
+  {
+    GtkWidget *button = gtk_button_new_with_mnemonic (_ ("_Verify Boot"));
+
+    gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "win.verify");
+    gtk_widget_set_tooltip_text (button, _ ("Boot this backup without a screen and check that it starts"));
+    gtk_widget_add_css_class (button, "pill");
+    chronos_a11y_fix_mnemonic_buttons (button);
+    chronos_backup_details_add_button (self->details, button);
+  }
   {
     GtkWidget *button = gtk_button_new_with_mnemonic (_ ("_Convert to QCOW2…"));
 

@@ -306,6 +306,24 @@ def inner(args):
             tap.ok(sha256(image) == hashes[image], 'the backup is unchanged after booting it')
             screenshot(args.artifacts, 'e2e-stopped.png')
 
+            # Verify Boot: a progress row with the live screen, then the
+            # verdict with its reason, kept on the backup.
+            verify = wait_for(lambda: (lambda b: b if b is not None and sensitive(b) else None)(
+                find(app, 'push button', 'Verify Boot')), 30)
+            tap.must(verify is not None, '"Verify Boot" is there and enabled')
+            click(verify)
+            time.sleep(4)
+            screenshot(args.artifacts, 'e2e-verifying.png')
+            verdict = wait_for(lambda: next((n for n in descendants(app)
+                                             if n.getRoleName() == 'label' and n.name.startswith('Boots — ')), None), 240)
+            tap.ok(verdict is not None, 'the verdict is shown: %s' % (verdict.name if verdict else None))
+            row = find(backups, 'list item', target, visible=False)
+            tap.ok(row is not None and 'Verified' in (row.description or ''),
+                   'the list shows the backup as verified (%s)' % (row.description if row else None))
+            time.sleep(1)
+            screenshot(args.artifacts, 'e2e-verified.png')
+            tap.ok(sha256(image) == hashes[image], 'the backup is unchanged after verifying it')
+
         # Close the window: the app quits and leaves nothing behind.
         frame = find(app, 'frame', None)
         close = find(frame, 'push button', 'Close') if frame is not None else None
