@@ -161,7 +161,13 @@ test_install_and_boot (void)
   }
 
   server = test_server_new ();
-  bundle_bytes = g_mapped_file_get_bytes (g_mapped_file_new (bundle, FALSE, &error));
+  {
+    /* The bytes hold their own reference to the mapping. */
+    g_autoptr (GMappedFile) mapped = g_mapped_file_new (bundle, FALSE, &error);
+
+    g_assert_no_error (error);
+    bundle_bytes = g_mapped_file_get_bytes (mapped);
+  }
   test_server_add (server, "/qemu-bundle.tar.zst", bundle_bytes, TEST_SERVE_NORMAL, 0, NULL);
   url = g_strdup_printf ("%s/qemu-bundle.tar.zst", test_server_get_base_url (server));
   manifest_json = test_manifest_json (url, system_version, size, sha, "tar.zst", 1,
