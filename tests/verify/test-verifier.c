@@ -301,7 +301,8 @@ test_guest (gconstpointer data)
   /* Nothing left behind, nothing changed. */
   g_clear_object (&verifier);
   g_assert_cmpuint (count_entries (run_root), ==, 0);
-  g_assert_cmpuint (count_qemus (image), ==, 0);
+  /* By run directory, not image: other tests boot the same guests. */
+  g_assert_cmpuint (count_qemus (run_root), ==, 0);
   after = sha256_file (image);
   g_assert_cmpstr (before, ==, after);
 
@@ -390,7 +391,7 @@ test_cancel (void)
   g_assert_null (run.verification);
   g_assert_cmpint (chronos_job_get_state (chronos_verifier_get_job (verifier)), ==, CHRONOS_JOB_STATE_CANCELLED);
   g_assert_cmpuint (count_entries (run_root), ==, 0);
-  g_assert_cmpuint (count_qemus (image), ==, 0);
+  g_assert_cmpuint (count_qemus (run_root), ==, 0);
   g_clear_error (&run.error);
   g_assert_finalize_object (g_steal_pointer (&verifier));
 }
