@@ -1898,7 +1898,7 @@ chronos_vm_shutdown_async (ChronosVm          *self,
 
   timeout = chronos_vm_config_get_shutdown_timeout (self->config);
   chronos_qmp_execute_async (self->qmp, "system_powerdown", NULL, NULL, powerdown_cb, ctx_new (self));
-  self->shutdown_timeout_id = g_timeout_add_seconds (timeout, shutdown_timeout_cb, self);
+  self->shutdown_timeout_id = g_timeout_add (timeout * 1000, shutdown_timeout_cb, self);
 }
 
 gboolean

@@ -1,0 +1,521 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# test-boot.py: `chronos-vm boot` on the real test guests with real QEMU.
+#
+# Usage: test-boot.py GROUP   (GROUP: basic, uefi, safety, shutdown, errors)
+# Each group is its own meson test so they can run side by side. Every case
+# uses its own XDG directories, hashes each backup it boots before and
+# after, and checks that no QEMU and no run directory is left behind.
+# Exit 77 (with the reason) when QEMU, the guests or chronos-vm are missing.
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+CHRONOS_VM = os.environ.get('CHRONOS_VM', '')
+GUESTS = os.environ.get('CHRONOS_GUESTS_DIR', '')
+QEMU = shutil.which('qemu-system-x86_64')
+QEMU_IMG = shutil.which('qemu-img')
+QEMU_IO = shutil.which('qemu-io')
+
+# Generous: this runs on a busy two-core machine.
+BOOT_TIMEOUT = 120
+
+
+def skip(reason):
+    print(f'SKIP: {reason}')
+    sys.exit(77)
+
+
+def guest(name):
+    path = os.path.join(GUESTS, f'{name}.vhdx')
+    if not os.path.exists(path):
+        skip(f'the test guest {path} was not built (see tests/guests/README.md)')
+    return path
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def kvm_usable():
+    try:
+        fd = os.open('/dev/kvm', os.O_RDWR)
+        os.close(fd)
+        return True
+    except OSError:
+        return False
+
+
+def process_alive(pid):
+    """True while pid runs (a zombie counts as gone)."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            state = f.read().rsplit(')', 1)[1].split()[0]
+        return state != 'Z'
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def wait_until(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f'timed out after {timeout} s waiting for {what}')
+
+
+class Env:
+    """Private XDG directories for one case."""
+
+    def __init__(self, base):
+        self.base = base
+        self.runtime = os.path.join(base, 'run')
+        os.makedirs(self.runtime, mode=0o700)
+        self.vars = dict(os.environ)
+        self.vars.update({
+            'XDG_RUNTIME_DIR': self.runtime,
+            'XDG_CACHE_HOME': os.path.join(base, 'cache'),
+            'XDG_DATA_HOME': os.path.join(base, 'data'),
+            'XDG_CONFIG_HOME': os.path.join(base, 'config'),
+            'XDG_STATE_HOME': os.path.join(base, 'state'),
+            'HOME': base,
+        })
+        self.vars.pop('DISPLAY', None)
+        self.vars.pop('WAYLAND_DISPLAY', None)
+
+    def run_dirs(self):
+        root = os.path.join(self.runtime, 'chronos')
+        if not os.path.isdir(root):
+            return []
+        return [os.path.join(root, n) for n in os.listdir(root) if n.startswith('vm-')]
+
+
+class Boot:
+    """One `chronos-vm boot` process, its stdout parsed as it comes."""
+
+    def __init__(self, env, image, *options, wrapper=(), serial=None):
+        self.serial = serial or os.path.join(env.base, f'serial-{time.monotonic_ns()}.txt')
+        argv = list(wrapper) + [CHRONOS_VM, 'boot', '--display', 'none', '--memory', '256',
+                                '--serial', self.serial] + list(options) + [image]
+        self.start_time = time.monotonic()
+        self.proc = subprocess.Popen(argv, env=env.vars, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.lines = []
+        self.fields = {}
+        self.stderr = ''
+        self._lock = threading.Lock()
+        self._out = threading.Thread(target=self._read_stdout, daemon=True)
+        self._out.start()
+        self._err = threading.Thread(target=self._read_stderr, daemon=True)
+        self._err.start()
+
+    def _read_stdout(self):
+        for line in self.proc.stdout:
+            line = line.rstrip('\n')
+            with self._lock:
+                self.lines.append(line)
+                key, _, value = line.partition(': ')
+                self.fields.setdefault(key, value)
+
+    def _read_stderr(self):
+        self.stderr = self.proc.stderr.read()
+
+    def field(self, key):
+        with self._lock:
+            return self.fields.get(key)
+
+    def wait_field(self, key, timeout=BOOT_TIMEOUT):
+        def ready():
+            return self.field(key) is not None or self.proc.poll() is not None
+        wait_until(ready, timeout, f'"{key}:" from chronos-vm')
+        value = self.field(key)
+        if value is None:
+            self.finish(10)
+            raise AssertionError(f'chronos-vm ended without "{key}:"; stdout={self.lines} '
+                                 f'stderr={self.stderr}')
+        return value
+
+    def serial_text(self):
+        try:
+            with open(self.serial, 'rb') as f:
+                return f.read().decode('latin-1')
+        except FileNotFoundError:
+            return ''
+
+    def wait_serial(self, text, timeout=BOOT_TIMEOUT):
+        wait_until(lambda: text in self.serial_text() or self.proc.poll() is not None,
+                   timeout, f'serial "{text}"')
+        if text not in self.serial_text():
+            self.finish(10)
+            raise AssertionError(f'no "{text}" on serial; stdout={self.lines} stderr={self.stderr}')
+
+    def finish(self, timeout=BOOT_TIMEOUT):
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        self._out.join(5)
+        self._err.join(5)
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class BootTestCase(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='chronos-boot-')
+        self.env = Env(self.tmp)
+        self.boots = []
+        self.hashes = {}
+
+    def tearDown(self):
+        for boot in self.boots:
+            boot.kill()
+            pid = boot.field('qemu-pid')
+            if pid and process_alive(int(pid)):
+                os.kill(int(pid), signal.SIGKILL)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def image(self, name, copy=False):
+        path = guest(name)
+        if copy:
+            dest = os.path.join(self.tmp, f'{name} copy, with comma.vhdx')
+            shutil.copyfile(path, dest)
+            path = dest
+        if path not in self.hashes:
+            self.hashes[path] = sha256(path)
+        return path
+
+    def boot(self, image, *options, **kwargs):
+        boot = Boot(self.env, image, *options, **kwargs)
+        self.boots.append(boot)
+        return boot
+
+    def assert_unchanged(self):
+        for path, digest in self.hashes.items():
+            self.assertEqual(sha256(path), digest, f'{path} changed')
+
+    def assert_clean_end(self, boot):
+        """After chronos-vm ended: no QEMU, no run directory, log kept."""
+        pid = int(boot.field('qemu-pid'))
+        wait_until(lambda: not process_alive(pid), 10, f'QEMU {pid} to end')
+        run_dir = boot.field('run-dir')
+        self.assertFalse(os.path.exists(run_dir), f'{run_dir} left behind')
+        self.assertTrue(os.path.isfile(boot.field('log')))
+        self.assert_unchanged()
+
+    def boot_and_power_off(self, image, *options, serial_line, stop=signal.SIGINT):
+        boot = self.boot(image, *options)
+        boot.wait_field('running')
+        boot.wait_serial(serial_line)
+        boot.proc.send_signal(stop)
+        rc = boot.finish()
+        self.assertEqual(rc, 0, f'stdout={boot.lines} stderr={boot.stderr}')
+        self.assertTrue(boot.field('exit').startswith('guest-shutdown:'), boot.lines)
+        self.assertIn('power button', boot.serial_text())
+        self.assert_clean_end(boot)
+        return boot
+
+
+class Basic(BootTestCase):
+    def test_bios_tcg(self):
+        boot = self.boot_and_power_off(self.image('bios-hello'), '--accel', 'tcg',
+                                       serial_line='CHRONOS-GUEST bios-hello: booted')
+        self.assertEqual(boot.field('accelerator'), 'tcg')
+        self.assertEqual(boot.field('firmware'), 'bios')
+        self.assertIsNone(boot.field('fell-back'))
+        with open(boot.field('log')) as f:
+            log = f.read()
+        # The log names the command line: the backup is a read-only node.
+        self.assertIn('"read-only":true', log)
+
+    def test_bios_kvm(self):
+        if not kvm_usable():
+            self.skipTest('/dev/kvm is not usable here')
+        boot = self.boot_and_power_off(self.image('bios-hello'),
+                                       serial_line='CHRONOS-GUEST bios-hello: booted',
+                                       stop=signal.SIGTERM)
+        self.assertEqual(boot.field('accelerator'), 'kvm')
+        self.assertIsNone(boot.field('fell-back'))
+
+    def test_writer_goes_to_overlay(self):
+        if QEMU_IO is None:
+            self.skipTest('qemu-io is not installed')
+        image = self.image('bios-writer', copy=True)
+        boot = self.boot(image, '--accel', 'tcg')
+        boot.wait_field('running')
+        boot.wait_serial('CHRONOS-GUEST bios-writer: wrote disk')
+
+        def read_sector(path, fmt):
+            # The ASCII column of `read -v` shows the sector's text.
+            return subprocess.run([QEMU_IO, '-r', '-U', '-f', fmt, '-c', 'read -v 1048576 64', path],
+                                  capture_output=True, text=True, check=True).stdout
+
+        # While it runs, the backup does not have the write (the guest read
+        # it back, so it went somewhere: test-vm checks it is the overlay,
+        # through QEMU's own view; QEMU caches the overlay's metadata, so
+        # another process cannot see it there yet).
+        self.assertNotIn('CHRONOS', read_sector(image, 'vhdx'))
+        boot.proc.send_signal(signal.SIGINT)
+        self.assertEqual(boot.finish(), 0, boot.lines)
+        self.assertNotIn('CHRONOS', read_sector(image, 'vhdx'))
+        self.assert_clean_end(boot)
+
+    def test_long_runtime_dir(self):
+        # A runtime dir whose path leaves no room for a socket name: the run
+        # directory goes to a short private place instead.
+        deep = os.path.join(self.env.runtime, 'x' * 90)
+        os.makedirs(deep, mode=0o700)
+        self.env.vars['XDG_RUNTIME_DIR'] = deep
+        boot = self.boot(self.image('bios-hello'), '--accel', 'tcg')
+        boot.wait_field('running')
+        run_dir = boot.field('run-dir')
+        self.assertFalse(run_dir.startswith(deep), run_dir)
+        self.assertLess(len(os.path.join(run_dir, 'qmp.sock')), 108)
+        self.assertEqual(os.stat(run_dir).st_mode & 0o777, 0o700)
+        boot.wait_serial('booted')
+        boot.proc.send_signal(signal.SIGINT)
+        self.assertEqual(boot.finish(), 0, boot.lines)
+        self.assert_clean_end(boot)
+
+
+class Uefi(BootTestCase):
+    def test_uefi_fallback_then_remembered(self):
+        image = self.image('uefi-hello')
+        first = self.boot(image)
+        first.wait_field('running')
+        first.wait_serial('CHRONOS-GUEST uefi-hello: ')
+        self.assertEqual(first.field('firmware'), 'uefi')
+        accel = first.field('accelerator')
+        fell_back = first.field('fell-back')
+        first.proc.send_signal(signal.SIGINT)
+        self.assertEqual(first.finish(), 0, first.lines)
+        self.assert_clean_end(first)
+
+        if not kvm_usable():
+            self.assertEqual(accel, 'tcg')
+            return
+        if accel == 'kvm' and fell_back is None:
+            print('# KVM runs OVMF on this host: the fallback is not needed here')
+            return
+
+        # This machine: nested KVM stops OVMF with an internal error.
+        self.assertEqual(accel, 'tcg', first.lines)
+        self.assertIn('internal error', fell_back)
+        with open(first.field('log')) as f:
+            log = f.read()
+        self.assertIn('KVM internal error', log)
+
+        # The second boot goes to TCG directly and says why.
+        second = self.boot(image)
+        second.wait_field('running')
+        self.assertEqual(second.field('accelerator'), 'tcg')
+        self.assertIsNone(second.field('fell-back'))
+        self.assertIn('before', second.field('note') or '', second.lines)
+        second.wait_serial('CHRONOS-GUEST uefi-hello: ')
+        with open(second.field('log')) as f:
+            self.assertNotIn('KVM internal error', f.read())
+        second.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(second.finish(), 0, second.lines)
+        self.assert_clean_end(second)
+
+    def test_uefi_tcg(self):
+        boot = self.boot_and_power_off(self.image('uefi-hello'), '--accel', 'tcg',
+                                       serial_line='CHRONOS-GUEST uefi-hello: ')
+        self.assertEqual(boot.field('accelerator'), 'tcg')
+        self.assertTrue(boot.field('firmware-path'))
+
+
+class Safety(BootTestCase):
+    def test_kill_qemu(self):
+        boot = self.boot(self.image('bios-writer'), '--accel', 'tcg')
+        boot.wait_field('running')
+        boot.wait_serial('wrote disk')
+        os.kill(int(boot.field('qemu-pid')), signal.SIGKILL)
+        self.assertEqual(boot.finish(), 1, boot.lines)
+        self.assertTrue(boot.field('exit').startswith('crashed:'), boot.lines)
+        self.assertIn('signal 9', boot.field('exit'))
+        self.assertIn(boot.field('log'), boot.stderr)
+        self.assert_clean_end(boot)
+
+    def test_kill_chronos_vm(self):
+        image = self.image('bios-writer')
+        boot = self.boot(image, '--accel', 'tcg')
+        boot.wait_field('running')
+        boot.wait_serial('wrote disk')
+        qemu_pid = int(boot.field('qemu-pid'))
+        stale = boot.field('run-dir')
+        boot.proc.kill()
+        killed = time.monotonic()
+        boot.finish()
+        # PR_SET_PDEATHSIG: QEMU goes with its parent.
+        wait_until(lambda: not process_alive(qemu_pid), 2, f'QEMU {qemu_pid} to die with chronos-vm')
+        self.assertLess(time.monotonic() - killed, 2.5)
+        self.assertTrue(os.path.isdir(stale), 'the run directory of a killed chronos-vm stays until the next start')
+        self.assert_unchanged()
+
+        # The next start sweeps it.
+        again = self.boot(image, '--accel', 'tcg')
+        again.wait_field('running')
+        self.assertFalse(os.path.exists(stale), f'{stale} was not swept')
+        self.assertEqual(self.env.run_dirs(), [again.field('run-dir')])
+        again.wait_serial('wrote disk')
+        again.proc.send_signal(signal.SIGINT)
+        self.assertEqual(again.finish(), 0, again.lines)
+        self.assert_clean_end(again)
+
+    def test_several_at_once(self):
+        image = self.image('bios-hello')
+        boots = [self.boot(image, '--accel', 'tcg') for _ in range(3)]
+        for boot in boots:
+            boot.wait_field('running')
+            boot.wait_serial('booted')
+        self.assertEqual(len(set(b.field('run-dir') for b in boots)), 3)
+        self.assertEqual(len(set(b.field('log') for b in boots)), 3)
+        for boot in boots:
+            boot.proc.send_signal(signal.SIGINT)
+        for boot in boots:
+            self.assertEqual(boot.finish(), 0, boot.lines)
+            self.assert_clean_end(boot)
+
+
+class Shutdown(BootTestCase):
+    def test_ignore_powerdown(self):
+        boot = self.boot(self.image('bios-ignore-powerdown'), '--accel', 'tcg',
+                         '--shutdown-timeout', '2')
+        boot.wait_field('running')
+        boot.wait_serial('ignoring the power button')
+        asked = time.monotonic()
+        boot.proc.send_signal(signal.SIGINT)
+        self.assertEqual(boot.finish(), 0, boot.lines)
+        took = time.monotonic() - asked
+        self.assertTrue(boot.field('exit').startswith('host-quit:'), boot.lines)
+        self.assertGreaterEqual(took, 1.9)
+        self.assertLess(took, 30)
+        self.assertNotIn('power button\r', boot.serial_text().replace('ignoring the power button', ''))
+        self.assert_clean_end(boot)
+
+    def test_ctrl_c_twice(self):
+        boot = self.boot(self.image('bios-ignore-powerdown'), '--accel', 'tcg')
+        boot.wait_field('running')
+        boot.wait_serial('ignoring the power button')
+        qemu_pid = int(boot.field('qemu-pid'))
+        boot.proc.send_signal(signal.SIGINT)
+        boot.wait_field('stopping')
+        boot.proc.send_signal(signal.SIGINT)
+        self.assertEqual(boot.finish(), 130)
+        wait_until(lambda: not process_alive(qemu_pid), 2, 'QEMU to die with chronos-vm')
+        self.assert_unchanged()
+
+
+class Errors(BootTestCase):
+    def test_image_in_use(self):
+        image = self.image('bios-hello', copy=True)
+        holder = subprocess.Popen([QEMU, '-nodefaults', '-display', 'none', '-S', '-machine', 'q35',
+                                   '-drive', f'file={image.replace(",", ",,")},format=vhdx,if=none,id=d0'],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            def locked():
+                r = subprocess.run([QEMU_IMG, 'info', image], capture_output=True, text=True)
+                return r.returncode != 0 and 'lock' in r.stderr
+            wait_until(locked, 60, 'the other QEMU to lock the image')
+            self.hashes[image] = sha256(image)
+            boot = self.boot(image, '--accel', 'tcg')
+            self.assertEqual(boot.finish(), 1, boot.lines)
+            self.assertIn('in use by another program', boot.stderr)
+            self.assertIn('Unmount it', boot.stderr)
+            self.assertTrue(boot.stderr.startswith(f'chronos-vm: {image}: '), boot.stderr)
+            self.assertEqual(self.env.run_dirs(), [])
+        finally:
+            holder.kill()
+            holder.wait()
+
+    def test_missing_firmware(self):
+        hide = ['/usr/share/OVMF', '/usr/share/qemu/firmware', '/etc/qemu/firmware',
+                '/usr/share/edk2', '/usr/share/edk2-ovmf']
+        hide = [d for d in hide if os.path.isdir(d)]
+        bwrap = shutil.which('bwrap')
+        wrapper = None
+        if bwrap and subprocess.run([bwrap, '--dev-bind', '/', '/', 'true'],
+                                    capture_output=True).returncode == 0:
+            wrapper = [bwrap, '--dev-bind', '/', '/']
+            for d in hide:
+                wrapper += ['--tmpfs', d]
+        elif shutil.which('unshare') and os.geteuid() == 0:
+            mounts = '; '.join(f'mount -t tmpfs none {d}' for d in hide)
+            wrapper = ['unshare', '-m', 'sh', '-c', f'{mounts}; exec "$@"', 'sh']
+        if wrapper is None:
+            self.skipTest('neither bwrap nor unshare can hide the system firmware here')
+        boot = self.boot(self.image('uefi-hello'), '--accel', 'tcg', wrapper=wrapper)
+        self.assertEqual(boot.finish(), 1, boot.lines)
+        self.assertIn('firmware', boot.stderr.lower())
+        self.assertIn('install', boot.stderr.lower(), boot.stderr)
+        self.assertEqual(self.env.run_dirs(), [])
+        self.assert_unchanged()
+
+    def test_missing_image(self):
+        boot = self.boot(os.path.join(self.tmp, 'nope.vhdx'))
+        self.assertEqual(boot.finish(), 1)
+        self.assertIn('does not exist', boot.stderr)
+
+    def test_not_an_image(self):
+        path = os.path.join(self.tmp, 'text.vhdx')
+        with open(path, 'w') as f:
+            f.write('hello\n' * 1000)
+        boot = self.boot(path)
+        self.assertEqual(boot.finish(), 1)
+        self.assertTrue(boot.stderr.startswith(f'chronos-vm: {path}: '), boot.stderr)
+        self.assertEqual(self.env.run_dirs(), [])
+
+    def test_usage(self):
+        for args in (['--memory', '12'], ['--accel', 'fast'], ['--display', 'tv'], []):
+            r = subprocess.run([CHRONOS_VM, 'boot'] + args + ([guest('bios-hello')] if args else []),
+                               env=self.env.vars, capture_output=True, text=True)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+
+
+GROUPS = {
+    'basic': Basic,
+    'uefi': Uefi,
+    'safety': Safety,
+    'shutdown': Shutdown,
+    'errors': Errors,
+}
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in GROUPS:
+        print(f'usage: {sys.argv[0]} {"|".join(GROUPS)}', file=sys.stderr)
+        return 2
+    if not CHRONOS_VM or not os.access(CHRONOS_VM, os.X_OK):
+        skip('CHRONOS_VM does not name the chronos-vm binary')
+    if QEMU is None or QEMU_IMG is None:
+        skip('qemu-system-x86_64 or qemu-img is not installed')
+    if not GUESTS or not os.path.isdir(GUESTS):
+        skip('CHRONOS_GUESTS_DIR does not name the built test guests')
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(GROUPS[sys.argv[1]])
+    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
