@@ -33,6 +33,8 @@
 #endif
 
 #include "chronos-converter.h"
+#include "chronos-image-error.h"
+#include "chronos-image-info.h"
 #include "chronos-qemu-error.h"
 #include "chronos-qemu-img-progress.h"
 
@@ -752,111 +754,84 @@ filesystem_info_cb (GObject      *object,
   start_convert (task);
 }
 
-static gboolean
-parse_info (const char *json,
-            guint64    *virtual_size,
-            guint64    *actual_size)
+/* Why QEMU cannot open @info read-only, as an error; NULL when it can. */
+static GError *
+unopenable_error (ChronosImageInfo *info)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonNode   *root;
-  JsonObject *object;
+  if (chronos_image_info_get_qemu_can_open (info))
+    return NULL;
 
-  if (json == NULL || !json_parser_load_from_data (parser, json, -1, NULL))
-    return FALSE;
-
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    return FALSE;
-
-  object = json_node_get_object (root);
-  if (!json_object_has_member (object, "virtual-size"))
-    return FALSE;
-
-  *virtual_size = (guint64)MAX (0, json_object_get_int_member (object, "virtual-size"));
-  *actual_size = (guint64)MAX (0, json_object_get_int_member_with_default (object, "actual-size", 0));
-
-  return TRUE;
+  if (chronos_image_info_get_log_pending (info))
+    return g_error_new_literal (CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_LOG_REPLAY_NEEDED,
+                                _ ("This image has a pending log that QEMU would have to replay by writing to "
+                                   "the backup; it cannot be converted read-only."));
+  if (chronos_image_info_get_has_parent (info))
+    return g_error_new_literal (CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_UNSUPPORTED_IMAGE,
+                                _ ("This is a differencing image; QEMU cannot convert it together with its "
+                                   "parent. Convert the full backup it is based on instead."));
+  return g_error_new (CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_UNSUPPORTED_IMAGE,
+                      _ ("QEMU cannot read VHDX images with %u-byte logical sectors."),
+                      chronos_image_info_get_logical_sector_size (info));
 }
 
-/* qemu-img says "Invalid argument" about a short file: look at the first
- * eight bytes to say plainly that it is no VHDX at all. */
-static gboolean
-has_vhdx_signature (const char *path)
+static int
+image_error_code (const GError *error)
 {
-  char     magic[8] = { 0 };
-  FILE    *file = g_fopen (path, "rb");
-  gboolean ok;
+  if (error->domain != CHRONOS_IMAGE_ERROR)
+    return CHRONOS_QEMU_ERROR_FAILED;
 
-  if (file == NULL)
-    return TRUE; /* let qemu-img's own message speak */
-  ok = fread (magic, 1, sizeof magic, file) == sizeof magic && memcmp (magic, "vhdxfile", 8) == 0;
-  fclose (file);
-
-  return ok;
+  switch (error->code)
+    {
+    case CHRONOS_IMAGE_ERROR_NOT_VHDX:
+    case CHRONOS_IMAGE_ERROR_CORRUPT:
+    case CHRONOS_IMAGE_ERROR_TRUNCATED:
+      return CHRONOS_QEMU_ERROR_NOT_A_DISK_IMAGE;
+    case CHRONOS_IMAGE_ERROR_UNSUPPORTED:
+      return CHRONOS_QEMU_ERROR_UNSUPPORTED_IMAGE;
+    case CHRONOS_IMAGE_ERROR_NEEDS_PARENT:
+    case CHRONOS_IMAGE_ERROR_WRONG_PARENT:
+      return CHRONOS_QEMU_ERROR_PARENT_MISSING;
+    case CHRONOS_IMAGE_ERROR_IO:
+    default:
+      return CHRONOS_QEMU_ERROR_FAILED;
+    }
 }
 
 static void
-info_cb (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
+image_info_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
 {
   g_autoptr (GTask) task = user_data;
   ConvertData      *data = g_task_get_task_data (task);
   ChronosConverter *self = data->self;
-  GSubprocess      *proc = G_SUBPROCESS (object);
-  g_autofree char  *out = NULL;
-  g_autofree char  *err = NULL;
+  g_autoptr (ChronosImageInfo) info = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GFile) dir = NULL;
   g_autofree char *dir_path = NULL;
 
-  if (!g_subprocess_communicate_utf8_finish (proc, result, &out, &err, &error))
-    {
-      g_subprocess_force_exit (proc);
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && fail_if_cancelled (task))
-        return;
-      fail (task, g_error_new (CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_FAILED,
-                               _ ("Could not read the image’s details from qemu-img: %s"),
-                               error->message));
-      return;
-    }
+  info = chronos_image_info_load_finish (result, &error);
 
   if (fail_if_cancelled (task))
     return;
 
-  if (!g_subprocess_get_successful (proc))
+  if (info == NULL)
     {
-      g_autofree char *sentence = chronos_converter_describe_stderr (err);
-
-      if (!has_vhdx_signature (self->source))
-        {
-          fail (task, g_error_new (CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_NOT_A_DISK_IMAGE,
-                                   _ ("This file is not a VHDX image (it lacks the VHDX signature).")));
-          return;
-        }
-
-      fail (task, g_error_new (CHRONOS_QEMU_ERROR, classify_stderr (err),
-                               _ ("qemu-img cannot read this image: %s"),
-                               sentence ? sentence : _ ("it gave no reason.")));
+      fail (task, g_error_new_literal (CHRONOS_QEMU_ERROR, image_error_code (error), error->message));
       return;
     }
 
-  if (!parse_info (out, &data->virtual_size, &data->actual_size))
+  error = unopenable_error (info);
+  if (error != NULL)
     {
-      fail (task, g_error_new (CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_PROTOCOL,
-                               _ ("qemu-img described the image in a way Chronos does not understand.")));
+      fail (task, g_steal_pointer (&error));
       return;
     }
 
-  /* "actual-size" is what the file occupies on disk; a copy that lost its
-   * sparseness reports more, which errs on the safe side. */
-  if (data->actual_size == 0)
-    {
-      GStatBuf st;
-
-      if (g_stat (self->source, &st) == 0)
-        data->actual_size = st.st_size;
-    }
+  /* Chronos's own reader gives the sizes without a qemu-img round trip.
+   * The file size is what the data can at most take in the copy. */
+  data->virtual_size = chronos_image_info_get_virtual_size (info);
+  data->actual_size = chronos_image_info_get_file_size (info);
 
   dir_path = g_path_get_dirname (self->output);
   dir = g_file_new_for_path (dir_path);
@@ -872,9 +847,6 @@ chronos_converter_convert_async (ChronosConverter   *self,
                                  gpointer            user_data)
 {
   g_autoptr (GTask) task = NULL;
-  g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GSubprocess) proc = NULL;
-  g_autoptr (GError) error = NULL;
   g_autofree char *dir = NULL;
   ConvertData     *data;
 
@@ -948,20 +920,16 @@ chronos_converter_convert_async (ChronosConverter   *self,
       return;
     }
 
-  launcher = new_launcher (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  proc = g_subprocess_launcher_spawn (launcher, &error,
-                                      self->qemu_img, "info", "--output=json",
-                                      "-f", "vhdx", self->source, NULL);
-  if (proc == NULL)
+  if (!g_file_test (self->qemu_img, G_FILE_TEST_IS_EXECUTABLE))
     {
       fail (task,
             g_error_new (CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_NOT_FOUND,
-                         _ ("Could not run qemu-img: %s"), error->message));
+                         _ ("qemu-img was not found at %s."), self->qemu_img));
       return;
     }
 
-  g_subprocess_communicate_utf8_async (proc, NULL, data->cancellable,
-                                       info_cb, g_steal_pointer (&task));
+  chronos_image_info_load_async (self->source, data->cancellable, image_info_cb,
+                                 g_steal_pointer (&task));
 }
 
 gboolean
