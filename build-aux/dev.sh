@@ -60,5 +60,15 @@ fi
 
 status=0
 meson test -C "$builddir" --print-errorlogs --num-processes 2 || status=$?
-/usr/bin/python3 "$here/build-aux/test-summary.py" "$builddir/meson-logs/testlog.json"
+logs="$builddir/meson-logs/testlog.json"
+
+# The same suites again under AddressSanitizer/UBSan and valgrind
+# (CHRONOS_QUICK=1 leaves them out for a faster local run).
+if [ -z "${CHRONOS_QUICK:-}" ]; then
+  "$here/build-aux/hardening.sh" "$builddir" || status=$?
+  logs="$logs ${builddir}-asan/meson-logs/testlog.json $builddir/meson-logs/testlog-valgrind.json"
+fi
+
+# shellcheck disable=SC2086
+/usr/bin/python3 "$here/build-aux/test-summary.py" $logs
 exit $status
