@@ -119,6 +119,26 @@ def test_bad_input(tmp):
           'nothing written for a bad input')
 
 
+def test_no_space(tmp):
+    """A target file system too small is refused before qemu-img runs. A
+    private tmpfs needs a user namespace (unshare -rm); skipped without."""
+    src = os.path.join(tmp, 'backup.vhdx')
+    small = os.path.join(tmp, 'small')
+    os.mkdir(small)
+    make_vhdx(src, '64M', ['write -P 0x77 0 32M'])
+    script = ('mount -t tmpfs -o size=4m tmpfs "$1" || exit 77; '
+              '"$2" convert "$3" "$1/out.qcow2"; rc=$?; ls -A "$1"; exit $rc')
+    r = subprocess.run(['unshare', '-rm', 'sh', '-c', script, 'sh', small, CHRONOS_VM, src],
+                       capture_output=True, text=True)
+    if r.returncode == 77 or 'unshare' in r.stderr and 'Operation not permitted' in r.stderr:
+        print('skip: no user namespace for a small tmpfs (%s)' % r.stderr.strip(), flush=True)
+        return
+    check(r.returncode == 1, 'too little space: exit 1 (%s)' % r.returncode)
+    check('Not enough free space' in r.stderr and r.stderr.count('\n') == 1,
+          'too little space: one clear line: %r' % r.stderr)
+    check(r.stdout.strip() == '', 'too little space: nothing written there (%r)' % r.stdout)
+
+
 def test_cancel(tmp):
     src = os.path.join(tmp, 'big.vhdx')
     out = os.path.join(tmp, 'big.qcow2')
@@ -186,7 +206,7 @@ def main():
     if not CHRONOS_VM or not QEMU_IMG or not QEMU_IO:
         print('skip: chronos-vm, qemu-img or qemu-io is missing (Debian: qemu-utils)')
         return 77
-    for test in (test_convert, test_bad_input, test_cancel, test_converted_guest_boots):
+    for test in (test_convert, test_bad_input, test_no_space, test_cancel, test_converted_guest_boots):
         with tempfile.TemporaryDirectory(prefix='chronos-convert-') as tmp:
             print('# ' + test.__name__, flush=True)
             test(tmp)
