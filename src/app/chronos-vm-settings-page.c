@@ -275,6 +275,7 @@ protect_state_set_cb (ChronosVmSettingsPage *self,
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   g_signal_connect_object (dialog, "response", G_CALLBACK (writable_response_cb), self,
                            G_CONNECT_SWAPPED);
+  chronos_a11y_fix_mnemonic_buttons (dialog);
   gtk_window_present (GTK_WINDOW (dialog));
 
   /* Keep the switch on until the person confirms. */

@@ -560,6 +560,7 @@ _chronos_window_vms_close_request (ChronosWindow *self)
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "shutdown");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   g_signal_connect_object (dialog, "response", G_CALLBACK (close_response_cb), self, 0);
+  chronos_a11y_fix_mnemonic_buttons (dialog);
   gtk_window_present (GTK_WINDOW (dialog));
   return TRUE;
 }

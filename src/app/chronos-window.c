@@ -285,7 +285,10 @@ show_error (ChronosWindow *self,
 
   if (log_path != NULL)
     {
-      g_autofree char *body = g_strdup_printf (_ ("%s\n\nThe log is in %s."), message, log_path);
+      /* Name the log once: core messages often do already. */
+      g_autofree char *body = strstr (message, log_path) != NULL
+                                  ? g_strdup (message)
+                                  : g_strdup_printf (_ ("%s\n\nThe log is in %s."), message, log_path);
 
       adw_message_dialog_set_body (ADW_MESSAGE_DIALOG (dialog), body);
       adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "open-log", _ ("_Open Log"));
@@ -297,6 +300,7 @@ show_error (ChronosWindow *self,
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "close");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "close");
   g_signal_connect (dialog, "response", G_CALLBACK (open_log_response_cb), NULL);
+  chronos_a11y_fix_mnemonic_buttons (dialog);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -348,6 +352,10 @@ show_backup (ChronosWindow *self,
           adw_window_title_set_title (self->content_title, _ ("Chronos"));
           gtk_stack_set_visible_child_name (self->content_stack, "none");
         }
+      update_activity (self);
+#ifdef CHRONOS_HAVE_VM
+      _chronos_window_update_vm (self);
+#endif
     }
   actions_update (self);
 }
@@ -910,6 +918,12 @@ chronos_window_close_request (GtkWindow *window)
   ChronosWindow *self = CHRONOS_WINDOW (window);
   GSettings     *settings = chronos_application_get_settings (self->application);
   int            width, height;
+
+#ifdef CHRONOS_HAVE_VM
+  /* Running VMs: ask first, close when they have ended. */
+  if (_chronos_window_vms_close_request (self))
+    return TRUE;
+#endif
 
   gtk_window_get_default_size (window, &width, &height);
   g_settings_set_int (settings, "window-width", width);

@@ -161,6 +161,19 @@ def click(node):
     return action.doAction(0)
 
 
+def button_near(app, text, name):
+    """The button @name in the window (dialog) that shows a label with @text."""
+    for window in app:
+        if window is None:
+            continue
+        labels = [n for n in descendants(window) if n.getRoleName() == 'label' and text in (n.name or '')]
+        if labels:
+            button = find(window, 'push button', name)
+            if button is not None:
+                return button
+    return None
+
+
 def sensitive(node):
     import pyatspi
     return node.getState().contains(pyatspi.STATE_SENSITIVE)
@@ -324,16 +337,71 @@ def inner(args):
             screenshot(args.artifacts, 'e2e-verified.png')
             tap.ok(sha256(image) == hashes[image], 'the backup is unchanged after verifying it')
 
+            # QEMU dies under the app: an alert names the cause and the log.
+            click(wait_for(lambda: find(app, 'push button', 'Boot as VM'), 10))
+            click(wait_for(lambda: find(app, 'push button', 'Boot'), 20))
+            tap.must(wait_for(lambda: find(app, 'push button', 'Shut Down'), 60) is not None, 'booted again')
+            # Wait until it has run a few seconds (past its start), then kill QEMU.
+            def running_for(seconds):
+                for n in descendants(app):
+                    try:
+                        if n.getRoleName() == 'label' and n.name.startswith('for '):
+                            minutes, secs = n.name[4:].split(':')[-2:]
+                            if int(minutes) * 60 + int(secs) >= seconds:
+                                return n
+                    except (ValueError, AttributeError):
+                        pass
+                return None
+            tap.ok(wait_for(lambda: running_for(3), 60) is not None, 'the elapsed time counts up')
+            children = wait_for(lambda: qemu_children(app_proc.pid), 30) or []
+            for pid in children:
+                os.kill(pid, 9)
+            alert = wait_for(lambda: next((n for n in descendants(app) if n.getRoleName() == 'label' and
+                                           'Stopped Unexpectedly' in n.name), None), 60)
+            tap.ok(alert is not None, 'a killed QEMU gives an alert: %s' % (alert.name if alert else None))
+            body = wait_for(lambda: next((n for n in descendants(app) if n.getRoleName() == 'label' and
+                                          '/logs/' in n.name and '.log' in n.name and n is not alert), None), 10)
+            tap.ok(body is not None, 'the alert names the log file: %s' % (body.name if body else None))
+            tap.ok(find(app, 'push button', 'Open Log') is not None, 'the alert offers "Open Log"')
+            time.sleep(1)
+            screenshot(args.artifacts, 'e2e-crashed.png')
+            # The alert's Close, not the window's.
+            close_alert = button_near(app, 'Stopped Unexpectedly', 'Close')
+            click(close_alert)
+            tap.ok(sha256(image) == hashes[image], 'the backup is unchanged after QEMU was killed')
+
+            # Closing the window with a VM running asks first.
+            click(wait_for(lambda: (lambda b: b if b is not None and sensitive(b) else None)(
+                find(app, 'push button', 'Boot as VM')), 30))
+            click(wait_for(lambda: find(app, 'push button', 'Boot'), 20))
+            tap.must(wait_for(lambda: find(app, 'push button', 'Shut Down') is not None and
+                              qemu_children(app_proc.pid), 60), 'booted a third time')
+            main_frame = next(c for c in app if c is not None and c.name == 'Chronos')
+            click(find(main_frame, 'push button', 'Close'))
+            question = wait_for(lambda: next((n for n in descendants(app) if n.getRoleName() == 'label' and
+                                              n.name == 'Shut Down Running VMs?'), None), 20)
+            tap.ok(question is not None, 'closing with a VM running asks whether to shut it down')
+            time.sleep(1)
+            screenshot(args.artifacts, 'e2e-close-question.png')
+            # The question's Force Stop, not the details' one behind it.
+            click(button_near(app, 'Shut Down Running VMs?', 'Force Stop'))
+            try:
+                app_proc.wait(60)
+            except subprocess.TimeoutExpired:
+                pass
+            tap.ok(app_proc.poll() is not None, 'after "Force Stop" the window closes and the app quits')
+
         # Close the window: the app quits and leaves nothing behind.
-        frame = find(app, 'frame', None)
-        close = find(frame, 'push button', 'Close') if frame is not None else None
-        if close is not None:
-            click(close)
-        try:
-            app_proc.wait(30)
-        except subprocess.TimeoutExpired:
-            pass
-        tap.ok(app_proc.poll() is not None, 'closing the window quits the app')
+        if app_proc.poll() is None:
+            frame = find(app, 'frame', 'Chronos')
+            close = find(frame, 'push button', 'Close') if frame is not None else None
+            if close is not None:
+                click(close)
+            try:
+                app_proc.wait(30)
+            except subprocess.TimeoutExpired:
+                pass
+            tap.ok(app_proc.poll() is not None, 'closing the window quits the app')
     finally:
         if app_proc.poll() is None:
             app_proc.kill()
