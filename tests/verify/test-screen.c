@@ -175,6 +175,30 @@ test_qemu_placeholder (void)
 }
 
 static void
+test_spinner_is_a_change (void)
+{
+  /* A boot logo with a spinner: six 6x6 dots on a 40 px circle that move
+   * between two samples. A screen that still spins has not settled. */
+  ChronosScreenFacts a, b;
+  g_autoptr (ChronosFrame) fa = chronos_frame_new (1024, 768);
+  g_autoptr (ChronosFrame) fb = chronos_frame_new (1024, 768);
+  static const int ring[12][2] = { { 20, 0 }, { 17, 10 }, { 10, 17 }, { 0, 20 }, { -10, 17 }, { -17, 10 }, { -20, 0 }, { -17, -10 }, { -10, -17 }, { 0, -20 }, { 10, -17 }, { 17, -10 } };
+
+  fill (fa, 448, 250, 128, 128, 0x1e90ff);
+  fill (fb, 448, 250, 128, 128, 0x1e90ff);
+  for (guint i = 0; i < 6; i++)
+    {
+      fill (fa, 512 + ring[i][0] - 3, 550 + ring[i][1] - 3, 6, 6, 0xffffff);
+      fill (fb, 512 + ring[i + 4][0] - 3, 550 + ring[i + 4][1] - 3, 6, 6, 0xffffff);
+    }
+  chronos_screen_analyze (fa, &a);
+  chronos_screen_analyze (fb, &b);
+  g_test_message ("spinner distance %u", chronos_screen_distance (&a, &b));
+  g_assert_false (chronos_screen_same (&a, &b));
+  g_assert_false (a.blank);
+}
+
+static void
 test_uniform_bright (void)
 {
   ChronosScreenFacts facts;
@@ -447,6 +471,7 @@ main (int   argc,
   g_test_add_func ("/screen/stop-screen", test_stop_screen);
   g_test_add_func ("/screen/blue-gradient", test_blue_gradient_is_not_a_stop_screen);
   g_test_add_func ("/screen/uniform-bright", test_uniform_bright);
+  g_test_add_func ("/screen/spinner", test_spinner_is_a_change);
   g_test_add_func ("/screen/qemu-placeholder", test_qemu_placeholder);
   g_test_add_func ("/screen/one-line-big-screen", test_one_line_on_a_big_screen);
   g_test_add_func ("/screen/size-change", test_size_change);

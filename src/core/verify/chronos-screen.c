@@ -4,7 +4,7 @@
  *
  * The verifier needs only coarse facts about a frame: is it black, is it a
  * stop screen, did it change since the last one. All of them come from a
- * single pass over the pixels with a colour histogram and a 16 x 16 grid
+ * single pass over the pixels with a colour histogram and a 32 x 32 grid
  * of mean brightness (a cheap perceptual signature: a blinking cursor
  * moves a cell by a few levels, a new line of text or a changed picture by
  * far more).
@@ -30,9 +30,11 @@
  * in one colour bin. */
 #define STOP_BLUE_FRACTION 0.60
 #define STOP_WHITE_FRACTION 0.002
-/* A cell brightness change up to this counts as "the same screen": a text
- * cursor in a 45 x 25 pixel cell moves it by about 3. */
-#define SAME_THRESHOLD 10
+/* A cell brightness change up to this counts as "the same screen": a grey
+ * text cursor (18 pixels) in a 22.5 x 12.5 pixel cell of a 720 x 400 text
+ * screen moves it by about 11; a new line of text by 50 and more, a dot of
+ * a boot spinner in a 32 x 24 cell of a 1024 x 768 screen by 20-40. */
+#define SAME_THRESHOLD 16
 
 static inline guint
 luma (guint r,

@@ -9,8 +9,11 @@
 
 G_BEGIN_DECLS
 
-/* The signature is the mean brightness of a 16 x 16 grid of cells. */
-#define CHRONOS_SCREEN_GRID 16
+/* The signature is the mean brightness of a 32 x 32 grid of cells: fine
+ * enough that a boot spinner (a few dots moving in a 1024 x 768 logo
+ * screen) changes its cell clearly, coarse enough that a blinking text
+ * cursor does not. */
+#define CHRONOS_SCREEN_GRID 32
 
 /* SeaBIOS and the VGA text modes render 80 x 25 cells of 9 x 16 pixels. */
 #define CHRONOS_SCREEN_TEXT_WIDTH 720
@@ -48,7 +51,7 @@ void chronos_screen_analyze (const ChronosFrame *frame,
 guint chronos_screen_distance (const ChronosScreenFacts *a,
                                const ChronosScreenFacts *b);
 /* TRUE when @b looks like the same screen as @a: same size and no cell
- * changed by more than a blinking cursor or a ticking clock would. */
+ * changed by more than a blinking cursor would. */
 gboolean chronos_screen_same (const ChronosScreenFacts *a,
                               const ChronosScreenFacts *b);
 /* TRUE for a stop-screen blue: near 0x0078D7 (Windows 8 to 11), near
