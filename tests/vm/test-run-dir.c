@@ -165,8 +165,10 @@ test_sweep (void)
 
   /* A stand-in for a QEMU whose owner died: its command line names the
    * directory, as QEMU's -qmp option does. */
-  orphan_qemu = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error,
-                                  "sh", "-c", "sleep 300; true", orphan_sock, NULL);
+  /* `cat` waits on its stdin pipe forever before it would get to the
+   * file: one process, whose command line names the socket. */
+  orphan_qemu = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE,
+                                  &error, "cat", "-", orphan_sock, NULL);
   g_assert_no_error (error);
   orphan_pid = g_ascii_strtoull (g_subprocess_get_identifier (orphan_qemu), NULL, 10);
   orphan_start = chronos_run_dir_process_start_time (orphan_pid);
@@ -174,7 +176,8 @@ test_sweep (void)
   write_record (orphan, "qemu", orphan_pid, orphan_start);
 
   /* A live process that is not ours to kill. */
-  unrelated = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, "sleep", "300", NULL);
+  unrelated = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                                &error, "sleep", "300", NULL);
   g_assert_no_error (error);
   unrelated_pid = g_ascii_strtoull (g_subprocess_get_identifier (unrelated), NULL, 10);
   unrelated_start = chronos_run_dir_process_start_time (unrelated_pid);
