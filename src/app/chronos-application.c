@@ -28,6 +28,8 @@ struct _ChronosApplication
   ChronosBackupLibrary *library;
   GFile                *demo_library;
   GListStore           *vms;
+  GPtrArray            *pending_verifications; /* ChronosBackup */
+  guint                 verifications_idle;
 };
 
 G_DEFINE_FINAL_TYPE (ChronosApplication, chronos_application, ADW_TYPE_APPLICATION)
@@ -106,6 +108,21 @@ load_verifications_cb (GObject      *object,
     }
 }
 
+static gboolean
+load_pending_verifications_cb (gpointer user_data)
+{
+  ChronosApplication *self = user_data;
+  g_autoptr (GTask) task = NULL;
+
+  self->verifications_idle = 0;
+  task = g_task_new (self, NULL, load_verifications_cb, NULL);
+  g_task_set_source_tag (task, load_pending_verifications_cb);
+  g_task_set_task_data (task, g_steal_pointer (&self->pending_verifications),
+                        (GDestroyNotify)g_ptr_array_unref);
+  g_task_run_in_thread (task, load_verifications_thread);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 library_items_changed_cb (ChronosApplication *self,
                           guint               position,
@@ -113,20 +130,17 @@ library_items_changed_cb (ChronosApplication *self,
                           guint               added,
                           GListModel         *model)
 {
-  g_autoptr (GTask) task = NULL;
-  GPtrArray *backups;
-
   if (added == 0)
     return;
 
-  backups = g_ptr_array_new_with_free_func (g_object_unref);
+  /* The library announces backups one by one as it finds them: collect
+   * them and read their results in one batch. */
+  if (self->pending_verifications == NULL)
+    self->pending_verifications = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; i < added; i++)
-    g_ptr_array_add (backups, g_list_model_get_item (model, position + i));
-
-  task = g_task_new (self, NULL, load_verifications_cb, NULL);
-  g_task_set_source_tag (task, library_items_changed_cb);
-  g_task_set_task_data (task, backups, (GDestroyNotify)g_ptr_array_unref);
-  g_task_run_in_thread (task, load_verifications_thread);
+    g_ptr_array_add (self->pending_verifications, g_list_model_get_item (model, position + i));
+  if (self->verifications_idle == 0)
+    self->verifications_idle = g_idle_add (load_pending_verifications_cb, self);
 }
 
 static void
@@ -211,6 +225,8 @@ chronos_application_shutdown (GApplication *application)
 
   G_APPLICATION_CLASS (chronos_application_parent_class)->shutdown (application);
 
+  g_clear_handle_id (&self->verifications_idle, g_source_remove);
+  g_clear_pointer (&self->pending_verifications, g_ptr_array_unref);
   g_clear_object (&self->library);
   g_clear_object (&self->settings);
 }
@@ -220,6 +236,8 @@ chronos_application_finalize (GObject *object)
 {
   ChronosApplication *self = (ChronosApplication *)object;
 
+  g_clear_handle_id (&self->verifications_idle, g_source_remove);
+  g_clear_pointer (&self->pending_verifications, g_ptr_array_unref);
   g_clear_object (&self->demo_library);
   g_clear_object (&self->vms);
   g_clear_object (&self->library);

@@ -17,6 +17,7 @@
 #include "chronos-accel.h"
 #include "chronos-app-format.h"
 #include "chronos-download-dialog.h"
+#include "chronos-provisioner.h"
 #include "chronos-qemu-error.h"
 #include "chronos-vm-settings-dialog.h"
 #include "chronos-vm-settings-store.h"
@@ -407,8 +408,9 @@ qemu_found_cb (GObject      *object,
       g_autofree char *qemu_dir = g_settings_get_string (chronos_application_get_settings (self->application),
                                                          "qemu-dir");
 
-      /* Not there at all (and not a folder the person chose): offer it. */
-      if (qemu_dir[0] == '\0')
+      /* Not there at all (and not a folder the person chose): offer it,
+       * except in Flatpak, where QEMU comes with the app. */
+      if (qemu_dir[0] == '\0' && !chronos_provisioner_is_sandboxed ())
         {
           GtkWidget *dialog = chronos_download_dialog_new (GTK_WINDOW (self), NULL);
 

@@ -18,6 +18,7 @@
 #include "chronos-application.h"
 #include "chronos-backup-details.h"
 #include "chronos-backup-row.h"
+#include "chronos-verification.h"
 #include "chronos-window.h"
 
 #define WAIT_SECONDS 30
@@ -192,6 +193,20 @@ test_browse (void)
   make_image (beta, "128M", now - 86400);
   make_image (gamma, "64M", now - 2 * 86400);
 
+  /* A verification saved earlier (by the app or `chronos-vm verify`) for
+   * one of them. */
+  {
+    g_autoptr (ChronosVerification) verification = chronos_verification_new (gamma);
+    g_autoptr (GDateTime) started = g_date_time_new_now_utc ();
+
+    chronos_verification_set_result (verification, CHRONOS_VERDICT_FAILED,
+                                     CHRONOS_VERIFY_CAUSE_NO_BOOT_DEVICE,
+                                     "firmware: no bootable device");
+    chronos_verification_set_started (verification, started);
+    g_assert_true (chronos_verification_save (verification, &error));
+    g_assert_no_error (error);
+  }
+
   app = chronos_application_new ();
   g_application_set_flags (G_APPLICATION (app), G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE);
   g_application_register (G_APPLICATION (app), NULL, &error);
@@ -234,6 +249,16 @@ test_browse (void)
       g_assert_true ((gtk_list_box_row_get_header (row) != NULL) == (i == 0 || i == 2));
     }
   g_assert_null (gtk_list_box_get_row_at_index (list, 3));
+
+  /* The saved verification is on the backup: the list shows a problem. */
+  {
+    g_autoptr (ChronosBackup) item = g_list_model_get_item (chronos_window_get_shown_model (window), 2);
+
+    wait_until ((Condition)chronos_backup_get_has_verification, item);
+    g_assert_cmpint (chronos_backup_get_verdict (item), ==, CHRONOS_VERDICT_FAILED);
+    g_assert_cmpstr (chronos_backup_get_verify_reason (item), ==, "firmware: no bootable device");
+    g_assert_cmpint (chronos_backup_get_state (item), ==, CHRONOS_BACKUP_STATE_PROBLEM);
+  }
 
   /* Search filters by name, ignoring case. */
   gtk_editable_set_text (GTK_EDITABLE (window_child (window, "search_entry")), "BET");
