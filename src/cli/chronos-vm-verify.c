@@ -59,14 +59,16 @@ print_human (ChronosVerification *v)
 {
   g_autofree char *first = format_time (chronos_verification_get_first_screen (v));
   g_autofree char *stable = format_time (chronos_verification_get_stable_screen (v));
+  g_autofree char *verdict = format_time (chronos_verification_get_verdict_at (v));
   g_autofree char *total = format_time (chronos_verification_get_seconds (v));
   const char      *accel = chronos_verification_get_accelerator (v);
 
   g_print ("%-13s %s\n", _ ("Verdict:"), chronos_verdict_to_string (chronos_verification_get_verdict (v)));
   g_print ("%-13s %s\n", _ ("Reason:"), chronos_verification_get_reason (v));
   /* Translators: the times since the guest started running */
-  g_print ("%-13s %s %s, %s %s, %s %s\n", _ ("Timings:"),
-           _ ("first screen"), first, _ ("stable screen"), stable, _ ("verdict"), total);
+  g_print ("%-13s %s %s, %s %s, %s %s (%s %s)\n", _ ("Timings:"),
+           _ ("first screen"), first, _ ("stable screen"), stable, _ ("verdict"), verdict,
+           _ ("all in all"), total);
   if (chronos_verification_get_fell_back (v))
     g_print ("%-13s %s (%s: %s)\n", _ ("Accelerator:"), accel, _ ("fell back"),
              chronos_verification_get_fallback_reason (v));

@@ -30,6 +30,7 @@ test_json_fields (void)
     "fallback_reason",
     "first_screen",
     "stable_screen",
+    "verdict_at",
     "started",
   };
   JsonObject *object;
@@ -38,7 +39,7 @@ test_json_fields (void)
                                    "screen stable and non-blank for 3.0 s");
   chronos_verification_set_accelerator (v, "tcg", TRUE, "KVM failed with an internal error.");
   chronos_verification_set_firmware (v, "uefi");
-  chronos_verification_set_timings (v, 7.1234, 2.5, 4.0);
+  chronos_verification_set_timings (v, 7.1234, 2.5, 4.0, 7.0);
   chronos_verification_set_screenshot (v, "/tmp/x.png");
   chronos_verification_set_log (v, "/tmp/x.log");
   chronos_verification_set_started (v, started);

@@ -272,11 +272,15 @@ test_guest (gconstpointer data)
 
   /* Timings. */
   g_assert_cmpfloat (chronos_verification_get_seconds (v), >, 0);
+  g_assert_cmpfloat (chronos_verification_get_verdict_at (v), >=, 0);
+  g_assert_cmpfloat (chronos_verification_get_verdict_at (v), <=, chronos_verification_get_seconds (v));
   if (c->verdict == CHRONOS_VERDICT_BOOTED)
     {
       g_assert_cmpfloat (chronos_verification_get_first_screen (v), >=, 0);
       g_assert_cmpfloat (chronos_verification_get_stable_screen (v), >=,
                          chronos_verification_get_first_screen (v));
+      g_assert_cmpfloat (chronos_verification_get_verdict_at (v), >=,
+                         chronos_verification_get_stable_screen (v) + CHRONOS_VERIFY_DEFAULT_SETTLE);
     }
 
   /* Verdict latency: within (serial line + settle + 2 s) for every guest

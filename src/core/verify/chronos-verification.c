@@ -32,6 +32,7 @@ struct _ChronosVerification
   double             seconds;
   double             first_screen;
   double             stable_screen;
+  double             verdict_at;
   char              *screenshot;
   char              *log;
   GDateTime         *started;
@@ -123,6 +124,7 @@ chronos_verification_init (ChronosVerification *self)
   self->seconds = -1;
   self->first_screen = -1;
   self->stable_screen = -1;
+  self->verdict_at = -1;
 }
 
 ChronosVerification *
@@ -156,6 +158,7 @@ GETTER (const char *, firmware, firmware, NULL)
 GETTER (double, seconds, seconds, -1)
 GETTER (double, first_screen, first_screen, -1)
 GETTER (double, stable_screen, stable_screen, -1)
+GETTER (double, verdict_at, verdict_at, -1)
 GETTER (const char *, screenshot, screenshot, NULL)
 GETTER (const char *, log, log, NULL)
 GETTER (GDateTime *, started, started, NULL)
@@ -203,13 +206,15 @@ void
 chronos_verification_set_timings (ChronosVerification *self,
                                   double               seconds,
                                   double               first_screen,
-                                  double               stable_screen)
+                                  double               stable_screen,
+                                  double               verdict_at)
 {
   g_return_if_fail (CHRONOS_IS_VERIFICATION (self));
 
   self->seconds = seconds;
   self->first_screen = first_screen;
   self->stable_screen = stable_screen;
+  self->verdict_at = verdict_at;
 }
 
 void
@@ -292,6 +297,7 @@ chronos_verification_to_json (ChronosVerification *self)
   add_seconds (builder, "seconds", self->seconds);
   add_seconds (builder, "first_screen", self->first_screen);
   add_seconds (builder, "stable_screen", self->stable_screen);
+  add_seconds (builder, "verdict_at", self->verdict_at);
   add_string_or_null (builder, "screenshot", self->screenshot);
   add_string_or_null (builder, "log", self->log);
   add_string_or_null (builder, "started", started);
@@ -349,7 +355,8 @@ chronos_verification_new_from_json (JsonNode *node,
   chronos_verification_set_firmware (self, member_string (object, "firmware"));
   chronos_verification_set_timings (self, member_seconds (object, "seconds"),
                                     member_seconds (object, "first_screen"),
-                                    member_seconds (object, "stable_screen"));
+                                    member_seconds (object, "stable_screen"),
+                                    member_seconds (object, "verdict_at"));
   chronos_verification_set_screenshot (self, member_string (object, "screenshot"));
   chronos_verification_set_log (self, member_string (object, "log"));
   started = member_string (object, "started");

@@ -65,14 +65,19 @@ void        chronos_verification_set_accelerator (ChronosVerification *self,
 const char *chronos_verification_get_firmware (ChronosVerification *self);
 void        chronos_verification_set_firmware (ChronosVerification *self,
                                                const char          *firmware);
-/* Seconds from the start of the VM; -1 when it never happened. */
+/* "seconds": the whole verification, from the request to the VM gone.
+ * The others count from the moment the judged guest started running: the
+ * first non-black screen, the start of the screen that got the verdict,
+ * the verdict itself. -1 when it never happened. */
 double      chronos_verification_get_seconds (ChronosVerification *self);
 double      chronos_verification_get_first_screen (ChronosVerification *self);
 double      chronos_verification_get_stable_screen (ChronosVerification *self);
+double      chronos_verification_get_verdict_at (ChronosVerification *self);
 void        chronos_verification_set_timings (ChronosVerification *self,
                                               double               seconds,
                                               double               first_screen,
-                                              double               stable_screen);
+                                              double               stable_screen,
+                                              double               verdict_at);
 const char *chronos_verification_get_screenshot (ChronosVerification *self);
 void        chronos_verification_set_screenshot (ChronosVerification *self,
                                                  const char          *path);
@@ -86,7 +91,7 @@ void       chronos_verification_set_started (ChronosVerification *self,
 
 /* `verify --json`: path, verdict, reason, accelerator, fell_back, firmware,
  * seconds, screenshot, log (DESIGN.md), and cause, fallback_reason,
- * first_screen, stable_screen, started. */
+ * first_screen, stable_screen, verdict_at, started. */
 JsonNode            *chronos_verification_to_json (ChronosVerification *self);
 ChronosVerification *chronos_verification_new_from_json (JsonNode *node,
                                                          GError  **error);

@@ -762,7 +762,8 @@ finish (ChronosVerifier *self)
       chronos_verification_set_log (self->result, chronos_vm_get_log_path (self->vm));
       chronos_verification_set_timings (self->result, seconds,
                                         chronos_verify_judge_get_first_screen (self->judge),
-                                        chronos_verify_judge_get_stable_screen (self->judge));
+                                        chronos_verify_judge_get_stable_screen (self->judge),
+                                        chronos_verify_judge_get_decided_at (self->judge));
     }
 
   complete (self);
@@ -795,7 +796,8 @@ evidence_path (ChronosVerifier *self)
     return g_strdup (self->screenshot_path);
 
   g_mkdir_with_parents (dir, 0700);
-  return chronos_verification_file_for_image (self->image_path, "png");
+  /* A result that is not kept must not replace the kept one's evidence. */
+  return chronos_verification_file_for_image (self->image_path, self->save_result ? "png" : "unsaved.png");
 }
 
 static void
