@@ -98,6 +98,14 @@ def test_convert(tmp):
 
     r = convert('--force', src, out)
     check(r.returncode == 0, '--force replaces it')
+    # Not even --force replaces the backup itself, by its name or a link.
+    link = os.path.join(tmp, 'link.vhdx')
+    os.link(src, link)
+    for target in (src, link, os.path.join(tmp, '.', 'backup.vhdx')):
+        r = convert('--force', src, target)
+        check(r.returncode == 1 and 'the backup itself' in r.stderr,
+              'the backup is never the output (%s): %r' % (target, r.stderr))
+    os.unlink(link)
     check(sha256(src) == before, 'the backup is unchanged (SHA-256)')
 
 

@@ -754,6 +754,25 @@ filesystem_info_cb (GObject      *object,
   start_convert (task);
 }
 
+static gboolean
+same_file (const char *a,
+           const char *b)
+{
+  g_autofree char *ca = g_canonicalize_filename (a, NULL);
+  g_autofree char *cb = g_canonicalize_filename (b, NULL);
+  GStatBuf         sa, sb;
+
+  if (g_strcmp0 (ca, cb) == 0)
+    return TRUE;
+  if (g_stat (a, &sa) != 0 || g_stat (b, &sb) != 0)
+    return FALSE;
+#ifdef G_OS_UNIX
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+#else
+  return FALSE;
+#endif
+}
+
 /* Why QEMU cannot open @info read-only, as an error; NULL when it can. */
 static GError *
 unopenable_error (ChronosImageInfo *info)
@@ -892,6 +911,15 @@ chronos_converter_convert_async (ChronosConverter   *self,
       fail (task,
             g_error_new (CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_NOT_A_DISK_IMAGE,
                          _ ("This is a folder, not a disk image.")));
+      return;
+    }
+
+  /* Even with force, never replace the backup itself (or a link to it). */
+  if (same_file (self->source, self->output))
+    {
+      fail (task,
+            g_error_new (G_IO_ERROR, G_IO_ERROR_EXISTS,
+                         _ ("The output is the backup itself; the backup is never replaced.")));
       return;
     }
 
