@@ -21,16 +21,17 @@ static char *guests_dir;
 
 typedef struct
 {
-  const char        *name;
-  const char        *guest;
-  ChronosAccelMode   accel;
-  double             timeout;
-  ChronosVerdict     verdict;
-  ChronosVerifyCause cause;
-  const char        *reason_part;
-  guint              width; /* of the screenshot; 0: none expected */
-  guint              height;
-  gboolean           fell_back;
+  const char         *name;
+  const char         *guest;
+  ChronosAccelMode    accel;
+  double              timeout;
+  ChronosVerdict      verdict;
+  ChronosVerifyCause  cause;
+  const char         *reason_part;
+  guint               width; /* of the screenshot; 0: none expected */
+  guint               height;
+  gboolean            fell_back;
+  ChronosFirmwareMode firmware; /* AUTO unless forced */
 } Case;
 
 static const Case cases[] = {
@@ -49,6 +50,9 @@ static const Case cases[] = {
     "the screen stayed black for 1", 720, 400, FALSE },
   { "tcg", "blank", CHRONOS_ACCEL_MODE_TCG, 120, CHRONOS_VERDICT_FAILED, CHRONOS_VERIFY_CAUSE_NO_BOOT_DEVICE,
     "firmware: no bootable device", 720, 400, FALSE },
+  /* OVMF with nothing to boot starts its shell (seen on serial). */
+  { "uefi", "blank", CHRONOS_ACCEL_MODE_TCG, 120, CHRONOS_VERDICT_FAILED, CHRONOS_VERIFY_CAUSE_NO_BOOT_DEVICE,
+    "UEFI Interactive Shell", 0, 0, FALSE, CHRONOS_FIRMWARE_MODE_UEFI },
   /* Not decided within a 4 s timeout: the firmware's screen is no verdict. */
   { "timeout", "bios-slow", CHRONOS_ACCEL_MODE_TCG, 4, CHRONOS_VERDICT_TIMEOUT, CHRONOS_VERIFY_CAUSE_TIMEOUT,
     "the firmware was still at work after 4", 720, 400, FALSE },
@@ -202,6 +206,7 @@ test_guest (gconstpointer data)
   g_assert_no_error (error);
   config = chronos_vm_config_new ();
   chronos_vm_config_set_accel (config, c->accel);
+  chronos_vm_config_set_firmware (config, c->firmware);
   chronos_vm_config_set_memory_mib (config, 256);
   serial = g_build_filename (g_get_user_cache_dir (), "serial.log", NULL);
   g_mkdir_with_parents (g_get_user_cache_dir (), 0700);
@@ -239,7 +244,7 @@ test_guest (gconstpointer data)
   else
     g_assert_cmpstr (chronos_verification_get_accelerator (v), !=, "unknown");
   g_assert_cmpstr (chronos_verification_get_firmware (v), ==,
-                   g_str_has_prefix (c->guest, "uefi") ? "uefi" : "bios");
+                   g_str_has_prefix (c->guest, "uefi") || c->firmware == CHRONOS_FIRMWARE_MODE_UEFI ? "uefi" : "bios");
   g_assert_nonnull (chronos_verification_get_log (v));
   g_assert_true (g_file_test (chronos_verification_get_log (v), G_FILE_TEST_IS_REGULAR));
 
