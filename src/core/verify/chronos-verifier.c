@@ -742,8 +742,12 @@ finish (ChronosVerifier *self)
     {
       if (self->exit_wait_id == 0)
         {
+          /* "exited" may come back into finish() from inside the call:
+           * keep the VM alive until it returns. */
+          g_autoptr (ChronosVm) vm = g_object_ref (self->vm);
+
           self->exit_wait_id = g_timeout_add (EXIT_WAIT_MS, exit_wait_timeout_cb, self);
-          chronos_vm_force_stop (self->vm);
+          chronos_vm_force_stop (vm);
         }
       return;
     }
