@@ -109,6 +109,31 @@ def test_convert(tmp):
     check(sha256(src) == before, 'the backup is unchanged (SHA-256)')
 
 
+def test_stale_parts(tmp):
+    """A .part file left by a killed conversion is removed by the next one to
+    the same name; one still locked (a conversion running) is not."""
+    import fcntl
+    src = os.path.join(tmp, 'backup.vhdx')
+    out = os.path.join(tmp, 'out.qcow2')
+    make_vhdx(src, '16M', ['write -P 0x42 0 1M'])
+    stale = os.path.join(tmp, '.out.qcow2.part-AbC123')
+    busy = os.path.join(tmp, '.out.qcow2.part-XyZ789')
+    other = os.path.join(tmp, '.other.qcow2.part-AbC123')
+    for path in (stale, busy, other):
+        with open(path, 'w') as f:
+            f.write('partial')
+    holder = open(busy, 'r')
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        r = convert(src, out)
+    finally:
+        holder.close()
+    check(r.returncode == 0, 'converts next to stale parts (%r)' % r.stderr)
+    check(not os.path.exists(stale), 'a killed conversion\'s .part file is removed')
+    check(os.path.exists(busy), 'a .part file in use (locked) is kept')
+    check(os.path.exists(other), 'a .part file of another output name is kept')
+
+
 def test_bad_input(tmp):
     bad = os.path.join(tmp, 'notes.vhdx')
     out = os.path.join(tmp, 'bad.qcow2')
@@ -214,7 +239,7 @@ def main():
     if not CHRONOS_VM or not QEMU_IMG or not QEMU_IO:
         print('skip: chronos-vm, qemu-img or qemu-io is missing (Debian: qemu-utils)')
         return 77
-    for test in (test_convert, test_bad_input, test_no_space, test_cancel, test_converted_guest_boots):
+    for test in (test_convert, test_stale_parts, test_bad_input, test_no_space, test_cancel, test_converted_guest_boots):
         with tempfile.TemporaryDirectory(prefix='chronos-convert-') as tmp:
             print('# ' + test.__name__, flush=True)
             test(tmp)

@@ -6,9 +6,12 @@
  * TEMP is a fresh ".OUTPUT.part-XXXXXX" in the output's folder, so the
  * final rename is atomic and a half-written image never carries the name
  * the user asked for. The file is flock()ed while in use, so the next
- * conversion to the same name removes those a killed process left. Before qemu-img runs, `qemu-img info` checks that the
- * source is a VHDX QEMU can read and tells how much data it holds, which
- * both the free-space check and the byte estimate for rate and ETA need.
+ * conversion to the same name removes those a killed process left.
+ *
+ * Before qemu-img runs, Chronos's own VHDX reader (ChronosImageInfo, no
+ * subprocess) checks that the source is a VHDX QEMU can open read-only and
+ * tells its sizes, which both the free-space check and the byte estimate
+ * for rate and ETA need.
  *
  * qemu-img only reads the source (convert opens it read-only and takes a
  * shared lock), so the backup is never written.
@@ -20,7 +23,6 @@
 #include <fcntl.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
 #ifdef G_OS_UNIX
