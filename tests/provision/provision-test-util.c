@@ -38,6 +38,7 @@ struct _TestServer
   char            *base_url;
   GHashTable      *routes; /* path -> Route */
   GPtrArray       *held;   /* stolen connections kept open */
+  GPtrArray       *slow;   /* GSources of slow writers (server thread only) */
   GMutex           lock;
   GCond            ready;
   gboolean         started;
@@ -68,7 +69,22 @@ typedef struct
   Route      *route;
   GIOStream  *stream;
   gsize       offset;
+  GSource    *source;
 } Slow;
+
+/* Destroy notify of a slow writer's source: runs when the writer is done
+ * and when the server stops in the middle of a slow response, so the
+ * stolen connection is closed and released either way. */
+static void
+slow_free (gpointer user_data)
+{
+  Slow *slow = user_data;
+
+  g_io_stream_close (slow->stream, NULL, NULL);
+  g_object_unref (slow->stream);
+  g_ptr_array_remove_fast (slow->server->slow, slow->source);
+  g_free (slow);
+}
 
 static gboolean
 slow_write_cb (gpointer user_data)
@@ -80,12 +96,7 @@ slow_write_cb (gpointer user_data)
   if (n == 0 || !g_output_stream_write_all (g_io_stream_get_output_stream (slow->stream),
                                             (const guint8 *)g_bytes_get_data (slow->route->data, NULL) + slow->offset,
                                             n, NULL, NULL, NULL))
-    {
-      g_io_stream_close (slow->stream, NULL, NULL);
-      g_object_unref (slow->stream);
-      g_free (slow);
-      return G_SOURCE_REMOVE;
-    }
+    return G_SOURCE_REMOVE;
   slow->offset += n;
   count_sent (slow->server, slow->route, n);
   return G_SOURCE_CONTINUE;
@@ -119,7 +130,9 @@ raw_response (TestServer        *server,
         slow->server = server;
         slow->route = route;
         slow->stream = stream;
-        g_source_set_callback (source, slow_write_cb, slow, NULL);
+        slow->source = source;
+        g_source_set_callback (source, slow_write_cb, slow, slow_free);
+        g_ptr_array_add (server->slow, source);
         g_source_attach (source, server->context);
         g_source_unref (source);
         return;
@@ -269,6 +282,10 @@ server_thread (gpointer user_data)
 
   g_main_loop_run (server->loop);
 
+  /* Slow writers still running: destroying a source frees its writer
+   * (slow_free removes it from the array). */
+  while (server->slow->len > 0)
+    g_source_destroy (g_ptr_array_index (server->slow, server->slow->len - 1));
   g_ptr_array_set_size (server->held, 0);
   soup_server_disconnect (server->server);
   g_clear_object (&server->server);
@@ -302,6 +319,7 @@ test_server_new_https (GTlsCertificate *certificate)
   g_cond_init (&server->ready);
   server->routes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)route_free);
   server->held = g_ptr_array_new_with_free_func (close_and_unref);
+  server->slow = g_ptr_array_new ();
   server->context = g_main_context_new ();
   server->loop = g_main_loop_new (server->context, FALSE);
   server->thread = g_thread_new ("test-server", server_thread, server);
@@ -330,6 +348,7 @@ test_server_free (TestServer *server)
   g_main_context_unref (server->context);
   g_hash_table_unref (server->routes);
   g_ptr_array_unref (server->held);
+  g_ptr_array_unref (server->slow);
   g_clear_object (&server->certificate);
   g_free (server->base_url);
   g_mutex_clear (&server->lock);

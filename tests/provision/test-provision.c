@@ -1058,8 +1058,9 @@ test_tls_error (Fixture      *f,
   g_autofree char *manifest = NULL;
   TestServer      *https;
   int              wait_status;
+  g_autofree char *openssl = g_find_program_in_path ("openssl");
 
-  if (g_find_program_in_path ("openssl") == NULL)
+  if (openssl == NULL)
     {
       g_test_skip ("openssl is missing: cannot make a certificate");
       return;
