@@ -9,8 +9,13 @@
  *   Verifying   size and SHA-256 against the compiled-in manifest
  *   Extracting  into DEST_PARENT/.DEST.tmp-XXXXXX (ChronosExtractor)
  *   Installing  check the named files, write chronos-install.json, then
- *               rename the old install aside, the new one into place, and
- *               remove the old one (restored if the second rename fails)
+ *               swap the new install with the old one in one step
+ *               (renameat2 RENAME_EXCHANGE on Linux), so the destination
+ *               always names a complete install; where the system cannot
+ *               (Windows, old kernels, some file systems): rename the old
+ *               install aside, the new one into place (the old one is
+ *               restored if that fails, or by the next run after a kill
+ *               in between). Then remove the old one.
  *
  * A half-done install is never visible under the destination's name: all
  * work happens in the temporary directory, which is removed on any failure
@@ -24,7 +29,11 @@
 #include <errno.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <stdio.h>
 #include <string.h>
+#if defined(__linux__)
+#include <fcntl.h> /* AT_FDCWD */
+#endif
 
 #include "chronos-paths.h"
 #include "chronos-provisioner.h"
@@ -574,6 +583,23 @@ recover_leftovers (const char *parent,
     }
 }
 
+/* Swaps two existing paths in one step, so that neither name is ever
+ * missing. FALSE (errno set) where the system cannot: the caller then
+ * falls back to two renames. */
+static gboolean
+exchange_paths (const char *a,
+                const char *b)
+{
+#if defined(__linux__) && defined(RENAME_EXCHANGE)
+  return renameat2 (AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) == 0;
+#else
+  (void)a;
+  (void)b;
+  errno = ENOSYS;
+  return FALSE;
+#endif
+}
+
 static void
 swap_thread (GTask        *task,
              gpointer      source_object,
@@ -604,6 +630,22 @@ swap_thread (GTask        *task,
         }
       while (g_file_test (old, G_FILE_TEST_EXISTS));
 
+      if (exchange_paths (data->temp_dir, dest))
+        {
+          /* The temporary name now holds the previous install: give it the
+           * set-aside name at once, so that a kill before it is removed
+           * leaves a folder the next run removes (not a fresh temporary one
+           * it must leave alone for an hour). */
+          g_autofree char *previous = g_steal_pointer (&data->temp_dir);
+
+          if (g_rename (previous, old) != 0)
+            {
+              g_free (old);
+              old = g_steal_pointer (&previous);
+            }
+          goto installed;
+        }
+
       if (g_rename (dest, old) != 0)
         {
           saved = errno;
@@ -629,6 +671,7 @@ swap_thread (GTask        *task,
 
   /* The new install is in place: the temporary directory is gone. */
   g_clear_pointer (&data->temp_dir, g_free);
+installed:
   if (old != NULL && !remove_tree (old))
     g_warning ("Could not remove the previous QEMU in %s", old);
   if (data->delete_archive)
