@@ -411,7 +411,11 @@ cmd_install (int    argc,
       chronos_manifest_load_async (manifest_url, cancellable, manifest_cb, &install);
       g_main_loop_run (loop);
       if (install.result == NULL)
-        return chronos_vm_fail (manifest_url, install.error);
+        {
+          g_autoptr (GError) manifest_error = g_steal_pointer (&install.error);
+
+          return chronos_vm_fail (manifest_url, manifest_error);
+        }
       manifest = install.result;
       install.result = NULL;
     }
