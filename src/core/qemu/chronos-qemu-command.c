@@ -453,6 +453,9 @@ chronos_qemu_command_build (const ChronosLaunchSpec *spec,
   /* An absolute pointer: the mouse follows the host cursor without grabs. */
   add_pair (argv, "-device", "qemu-xhci,id=xhci");
   add_pair (argv, "-device", "usb-tablet,bus=xhci.0");
+  /* A guest that panics tells QEMU (GUEST_PANICKED) instead of leaving the
+   * verifier to guess from the screen; Linux and Windows both know it. */
+  add_pair (argv, "-device", "pvpanic");
 
   if (chronos_vm_config_get_network (config))
     {
