@@ -270,6 +270,7 @@ static void
 update (ChronosBackupDetails *self)
 {
   ChronosImageInfo *info;
+  g_autofree char  *location = NULL;
   g_autofree char  *modified = NULL;
   g_autofree char  *size = NULL;
   g_autofree char  *summary = NULL;
@@ -297,7 +298,10 @@ update (ChronosBackupDetails *self)
   gtk_label_set_label (self->summary_label, summary);
 
   /* File */
-  gtk_label_set_label (self->location_value, chronos_backup_get_path (self->backup));
+  /* "~/Backups/…" as the folder headings say it; the tooltip has it all. */
+  location = chronos_format_folder (chronos_backup_get_file (self->backup));
+  gtk_label_set_label (self->location_value, location);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->location_value), chronos_backup_get_path (self->backup));
   modified = chronos_format_date (chronos_backup_get_mtime (self->backup));
   set_value (self->modified_value, modified);
   size = g_format_size_full (chronos_backup_get_file_size (self->backup), G_FORMAT_SIZE_LONG_FORMAT);
