@@ -280,6 +280,21 @@ class Basic(BootTestCase):
         self.assertNotIn('CHRONOS', read_sector(image, 'vhdx'))
         self.assert_clean_end(boot)
 
+    def test_writable_changes_the_image(self):
+        # Only on request, with a warning: then the guest writes into the
+        # image itself (a copy here), and there is no overlay.
+        image = self.image('bios-writer', copy=True)
+        boot = self.boot(image, '--accel', 'tcg', '--writable')
+        boot.wait_field('running')
+        boot.wait_serial('wrote disk')
+        self.assertFalse(os.path.exists(os.path.join(boot.field('run-dir'), 'overlay.qcow2')))
+        boot.proc.send_signal(signal.SIGINT)
+        self.assertEqual(boot.finish(), 0, boot.lines)
+        self.assertIn('WARNING', boot.stderr)
+        self.assertIn('Writable', boot.field('note'))
+        self.assertNotEqual(sha256(image), self.hashes.pop(image))
+        self.assert_clean_end(boot)
+
     def test_long_runtime_dir(self):
         # A runtime dir whose path leaves no room for a socket name: the run
         # directory goes to a short private place instead.

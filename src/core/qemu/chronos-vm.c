@@ -56,8 +56,9 @@
 
 /* How long a hardware-accelerated guest must run before start_async
  * reports success: the KVM internal error under nested OVMF comes within
- * ~10 ms of `cont`; a second leaves room for a loaded host. */
-#define PROBATION_MS 1000
+ * ~10 ms of `cont`; half a second leaves room for a loaded host. A failure
+ * after it is still caught: the VM restarts and emits "restarted". */
+#define PROBATION_MS 500
 /* QEMU creates its QMP socket within milliseconds; a loaded host with a
  * big guest RAM allocation can take seconds. */
 #define QMP_CONNECT_TIMEOUT_MS 30000
