@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "chronos-paths.h"
@@ -94,16 +95,18 @@ test_root_too_long (void)
 static guint64
 dead_pid (void)
 {
-  g_autoptr (GSubprocess) process = NULL;
+  const char *argv[] = { "true", NULL };
   g_autoptr (GError) error = NULL;
-  guint64 pid;
+  GPid pid = 0;
+  int  status;
 
-  process = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, "true", NULL);
+  /* Not reaped by GLib: the pid stays known until waitpid() below. */
+  g_spawn_async (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD,
+                 NULL, NULL, &pid, &error);
   g_assert_no_error (error);
-  pid = g_ascii_strtoull (g_subprocess_get_identifier (process), NULL, 10);
-  g_subprocess_wait (process, NULL, &error);
-  g_assert_no_error (error);
-  return pid;
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_spawn_close_pid (pid);
+  return (guint64)pid;
 }
 
 static void
