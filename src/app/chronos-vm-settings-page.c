@@ -490,25 +490,20 @@ void
 chronos_vm_settings_page_set_detected_firmware (ChronosVmSettingsPage *self,
                                                 ChronosFirmwareMode    firmware)
 {
-  g_autofree char *label = NULL;
-  const char      *items[2] = { NULL, NULL };
-  guint            selected;
+  const char *subtitle;
 
   g_return_if_fail (CHRONOS_IS_VM_SETTINGS_PAGE (self));
 
+  /* What Automatic picks goes under the title, as the memory row says what
+   * the computer has: in the value beside it, it would be cut off. */
   self->detected_firmware = firmware;
   if (firmware == CHRONOS_FIRMWARE_MODE_UEFI)
-    label = g_strdup (_ ("Automatic (UEFI detected)"));
+    subtitle = _ ("This backup starts with UEFI");
   else if (firmware == CHRONOS_FIRMWARE_MODE_BIOS)
-    label = g_strdup (_ ("Automatic (BIOS detected)"));
+    subtitle = _ ("This backup starts with BIOS");
   else
-    label = g_strdup (_ ("Automatic"));
-
-  /* Replacing the item resets the selection: keep it. */
-  selected = adw_combo_row_get_selected (self->firmware_row);
-  items[0] = label;
-  gtk_string_list_splice (self->firmware_model, 0, 1, items);
-  adw_combo_row_set_selected (self->firmware_row, selected);
+    subtitle = "";
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self->firmware_row), subtitle);
 }
 
 void

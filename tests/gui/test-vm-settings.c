@@ -120,13 +120,15 @@ test_binds_config (void)
   g_signal_emit_by_name (PAGE_CHILD (page, "iso_clear_button"), "clicked");
   g_assert_null (chronos_vm_config_get_drivers_iso (config));
 
-  /* What Automatic will pick is named. */
+  /* What Automatic will pick is named, under the title, where nothing cuts
+   * it off; the choice itself stays a short "Automatic". */
   chronos_vm_settings_page_set_detected_firmware (CHRONOS_VM_SETTINGS_PAGE (page), CHRONOS_FIRMWARE_MODE_UEFI);
   {
     GListModel *model = adw_combo_row_get_model (firmware);
     g_autoptr (GtkStringObject) item = g_list_model_get_item (model, 0);
 
-    g_assert_cmpstr (gtk_string_object_get_string (item), ==, "Automatic (UEFI detected)");
+    g_assert_cmpstr (gtk_string_object_get_string (item), ==, "Automatic");
+    g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (firmware)), ==, "This backup starts with UEFI");
     g_assert_cmpuint (adw_combo_row_get_selected (firmware), ==, 0);
     g_assert_cmpint (chronos_vm_config_get_firmware (config), ==, CHRONOS_FIRMWARE_MODE_AUTO);
   }
