@@ -17,6 +17,7 @@
 
 #include "chronos-application.h"
 #include "chronos-backup-details.h"
+#include "chronos-download-dialog.h"
 #include "chronos-backup-row.h"
 #include "chronos-verification.h"
 #include "chronos-window.h"
@@ -345,6 +346,247 @@ test_browse (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* The window's drop target, the one a drag from a file manager reaches. */
+static GtkDropTarget *
+window_drop_target (ChronosWindow *window)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_DROP_TARGET (controller))
+        return GTK_DROP_TARGET (controller);
+    }
+  return NULL;
+}
+
+/* Drops @files on the window through its drop target's own "drop" signal:
+ * the code a real drag ends in, with the value GTK would hand it. */
+static gboolean
+drop_files (ChronosWindow *window,
+            GFile        **files,
+            gsize          n_files)
+{
+  GtkDropTarget *target = window_drop_target (window);
+  GValue         value = G_VALUE_INIT;
+  gboolean       handled = FALSE;
+
+  g_assert_nonnull (target);
+  g_assert_true (gdk_content_formats_contain_gtype (gtk_drop_target_get_formats (target), GDK_TYPE_FILE_LIST));
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, gdk_file_list_new_from_array (files, n_files));
+  g_signal_emit_by_name (target, "drop", &value, 100.0, 100.0, &handled);
+  g_value_unset (&value);
+  return handled;
+}
+
+static gboolean
+folder_count_is (gpointer data)
+{
+  Expect *expect = data;
+
+  return g_list_model_get_n_items (chronos_backup_library_get_folders (expect->library)) == expect->n_shown;
+}
+
+static void
+test_drop (void)
+{
+  g_autoptr (ChronosApplication) app = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *other = NULL;
+  g_autofree char *loose = NULL;
+  g_autofree char *newest = NULL;
+  g_autofree char *older = NULL;
+  g_autofree char *text = NULL;
+  ChronosWindow   *window;
+  Expect           expect = { 0 };
+  gint64           now = g_get_real_time () / G_USEC_PER_SEC;
+
+  if (qemu_img == NULL || qemu_img[0] == '\0')
+    {
+      g_test_skip ("qemu-img is not installed");
+      return;
+    }
+
+  dir = g_build_filename (g_get_user_data_dir (), "Dropped", NULL);
+  other = g_build_filename (g_get_user_data_dir (), "Elsewhere", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (other, 0755), ==, 0);
+  newest = g_build_filename (dir, "newest.vhdx", NULL);
+  older = g_build_filename (dir, "older.vhdx", NULL);
+  loose = g_build_filename (other, "loose.vhdx", NULL);
+  text = g_build_filename (other, "notes.txt", NULL);
+  make_image (older, "32M", now - 2 * 86400);
+  make_image (newest, "32M", now - 86400);
+  make_image (loose, "32M", now - 3 * 86400);
+  g_assert_true (g_file_set_contents (text, "not a backup", -1, NULL));
+
+  app = chronos_application_new ();
+  /* Its own bus name: the previous test's application is still exported. */
+  g_application_set_application_id (G_APPLICATION (app), "org.chronos.Chronos.TestDrop");
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE);
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  window = chronos_window_new (app);
+  gtk_window_present (GTK_WINDOW (window));
+  expect.window = window;
+  expect.library = chronos_application_get_library (app);
+
+  /* A folder dropped: it is added and its newest backup selected. */
+  {
+    g_autoptr (GFile) folder = g_file_new_for_path (dir);
+    GFile *files[] = { folder };
+
+    g_assert_true (drop_files (window, files, 1));
+    expect.n_shown = 2;
+    wait_until (shown_count_is, &expect);
+    expect.selected = g_file_new_for_path (newest);
+    wait_until (selected_is, &expect);
+    g_clear_object (&expect.selected);
+  }
+
+  /* A backup dropped from another folder: that folder is added and the
+   * dropped backup is the one shown; a file that is no backup is refused
+   * with a toast, not added. */
+  {
+    g_autoptr (GFile) image = g_file_new_for_path (loose);
+    g_autoptr (GFile) notes = g_file_new_for_path (text);
+    GFile *files[] = { notes, image };
+
+    g_assert_true (drop_files (window, files, 2));
+    expect.n_shown = 3;
+    wait_until (shown_count_is, &expect);
+    expect.selected = g_file_new_for_path (loose);
+    wait_until (selected_is, &expect);
+    g_clear_object (&expect.selected);
+    expect.n_shown = 2;
+    g_assert_true (folder_count_is (&expect));
+  }
+
+  /* Anything but a file list is not taken. */
+  {
+    GtkDropTarget *target = window_drop_target (window);
+    GValue         value = G_VALUE_INIT;
+    gboolean       handled = TRUE;
+
+    g_value_init (&value, G_TYPE_STRING);
+    g_value_set_static_string (&value, "file:///etc/passwd");
+    g_signal_emit_by_name (target, "drop", &value, 100.0, 100.0, &handled);
+    g_value_unset (&value);
+    g_assert_false (handled);
+  }
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+#ifdef CHRONOS_HAVE_VM
+static gboolean
+download_dialog_shown (gpointer data)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GtkWidget) toplevel = g_list_model_get_item (toplevels, i);
+
+      if (CHRONOS_IS_DOWNLOAD_DIALOG (toplevel) && gtk_widget_get_mapped (toplevel))
+        {
+          *(GtkWidget **)data = toplevel;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static gboolean
+boot_enabled (gpointer data)
+{
+  GtkWidget *boot = find_button (GTK_WIDGET (data), "Boot as VM");
+
+  return boot != NULL && gtk_widget_is_sensitive (boot) &&
+         chronos_window_get_selected (data) != NULL &&
+         chronos_backup_get_info (chronos_window_get_selected (data)) != NULL;
+}
+
+/* Boot as VM on a computer without QEMU (none on PATH, none installed by
+ * the app, no folder set): the download is offered instead of an error. */
+static void
+test_qemu_missing (void)
+{
+  g_autoptr (ChronosApplication) app = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *image = NULL;
+  g_autofree char *empty_path = NULL;
+  g_autofree char *saved_path = g_strdup (g_getenv ("PATH"));
+  g_autofree char *hash_before = NULL;
+  g_autofree char *hash_after = NULL;
+  g_autofree char *qemu_dir = NULL;
+  ChronosWindow   *window;
+  GtkWidget       *dialog = NULL;
+  Expect           expect = { 0 };
+
+  if (qemu_img == NULL || qemu_img[0] == '\0')
+    {
+      g_test_skip ("qemu-img is not installed");
+      return;
+    }
+
+  dir = g_build_filename (g_get_user_data_dir (), "NoQemu", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  image = g_build_filename (dir, "backup.vhdx", NULL);
+  make_image (image, "32M", 0);
+  hash_before = hash_file (image);
+  /* A PATH with nothing on it; the app's own install dir is in the
+   * private data dir and empty. */
+  empty_path = g_build_filename (g_get_user_data_dir (), "empty-bin", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (empty_path, 0755), ==, 0);
+
+  app = chronos_application_new ();
+  /* Its own bus name: the previous test's application is still exported. */
+  g_application_set_application_id (G_APPLICATION (app), "org.chronos.Chronos.TestNoQemu");
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE);
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  qemu_dir = g_settings_get_string (chronos_application_get_settings (app), "qemu-dir");
+  g_assert_cmpstr (qemu_dir, ==, "");
+  window = chronos_window_new (app);
+  gtk_window_present (GTK_WINDOW (window));
+  expect.window = window;
+  expect.library = chronos_application_get_library (app);
+
+  {
+    g_autoptr (GFile) file = g_file_new_for_path (image);
+
+    chronos_window_open (window, file);
+    expect.selected = g_object_ref (file);
+    wait_until (selected_is, &expect);
+    g_clear_object (&expect.selected);
+  }
+  wait_until (boot_enabled, window);
+
+  g_setenv ("PATH", empty_path, TRUE);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.boot", NULL));
+  wait_until (download_dialog_shown, &dialog);
+  g_setenv ("PATH", saved_path, TRUE);
+
+  g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (dialog)) == GTK_WINDOW (window));
+  /* Nothing was started and nothing downloaded without asking. */
+  g_assert_cmpuint (g_list_model_get_n_items (chronos_application_get_vms (app)), ==, 0);
+  /* What it offers (the download, or on a system whose manifest has no
+   * bundle, the command that installs QEMU) is test-download's subject. */
+  g_assert_null (chronos_download_dialog_get_job (CHRONOS_DOWNLOAD_DIALOG (dialog)));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  hash_after = hash_file (image);
+  g_assert_cmpstr (hash_before, ==, hash_after);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+#endif
+
 int
 main (int   argc,
       char *argv[])
@@ -358,6 +600,10 @@ main (int   argc,
   qemu_img = g_getenv ("QEMU_IMG");
 
   g_test_add_func ("/gui/browser/browse", test_browse);
+  g_test_add_func ("/gui/browser/drop", test_drop);
+#ifdef CHRONOS_HAVE_VM
+  g_test_add_func ("/gui/browser/qemu-missing", test_qemu_missing);
+#endif
 
   status = g_test_run ();
   gui_test_cleanup_home (home);
