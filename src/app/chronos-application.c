@@ -187,8 +187,6 @@ chronos_application_startup (GApplication *application)
   static const char  *add_folder_accels[] = { "<Control>o", NULL };
   static const char  *search_accels[] = { "<Control>f", NULL };
   static const char  *boot_accels[] = { "<Control>b", NULL };
-  /* Verifying is booting without a screen: the boot key with Shift.
-   * Converting saves a copy in another format: GNOME's "Save As". */
   static const char  *verify_accels[] = { "<Control><Shift>b", NULL };
   static const char  *convert_accels[] = { "<Control><Shift>s", NULL };
   static const char  *help_accels[] = { "<Control>question", NULL };
@@ -200,6 +198,8 @@ chronos_application_startup (GApplication *application)
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.add-folder", add_folder_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.search", search_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.boot", boot_accels);
+  /* Verifying is booting without a screen: the boot key with Shift.
+   * Converting saves a copy in another format: GNOME's "Save As". */
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.verify", verify_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.convert", convert_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.show-help-overlay", help_accels);
