@@ -482,6 +482,73 @@ test_drop (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* Every action with an accelerator is in the shortcuts window, and the
+ * backup actions have theirs. */
+static void
+test_shortcuts (void)
+{
+  g_autoptr (ChronosApplication) app = chronos_application_new ();
+  g_autoptr (GtkBuilder) builder = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) listed = g_hash_table_new (g_str_hash, g_str_equal);
+  g_auto (GStrv) actions = NULL;
+  GSList *objects;
+  const struct
+  {
+    const char *action;
+    const char *accel;
+  } expected[] = {
+    { "win.boot", "<Control>b" },
+    { "win.verify", "<Shift><Control>b" },
+    { "win.convert", "<Shift><Control>s" },
+  };
+
+  g_application_set_application_id (G_APPLICATION (app), "org.chronos.Chronos.TestShortcuts");
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE);
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      g_auto (GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app), expected[i].action);
+      guint           key, other_key;
+      GdkModifierType mods, other_mods;
+
+      g_assert_cmpuint (g_strv_length (accels), ==, 1);
+      /* Compare parsed: GTK may print the modifiers in another order. */
+      g_assert_true (gtk_accelerator_parse (accels[0], &key, &mods));
+      g_assert_true (gtk_accelerator_parse (expected[i].accel, &other_key, &other_mods));
+      g_assert_cmpuint (key, ==, other_key);
+      g_assert_cmpuint (mods, ==, other_mods);
+    }
+
+  builder = gtk_builder_new_from_resource ("/org/chronos/Chronos/gtk/help-overlay.ui");
+  objects = gtk_builder_get_objects (builder);
+  for (GSList *l = objects; l != NULL; l = l->next)
+    if (GTK_IS_SHORTCUTS_SHORTCUT (l->data))
+      {
+        g_autofree char *action = NULL;
+
+        g_object_get (l->data, "action-name", &action, NULL);
+        if (action != NULL)
+          g_hash_table_add (listed, (gpointer)g_intern_string (action));
+      }
+  g_slist_free (objects);
+
+  actions = gtk_application_list_action_descriptions (GTK_APPLICATION (app));
+  for (guint i = 0; actions[i] != NULL; i++)
+    {
+      g_autofree char *action = NULL;
+
+      /* "win.verify" or "win.verify::target" */
+      action = g_strdup (actions[i]);
+      if (strstr (action, "::") != NULL)
+        *strstr (action, "::") = '\0';
+      if (!g_hash_table_contains (listed, action))
+        g_error ("%s has an accelerator but is not in the shortcuts window", action);
+    }
+}
+
 #ifdef CHRONOS_HAVE_VM
 static gboolean
 download_dialog_shown (gpointer data)
@@ -601,6 +668,7 @@ main (int   argc,
 
   g_test_add_func ("/gui/browser/browse", test_browse);
   g_test_add_func ("/gui/browser/drop", test_drop);
+  g_test_add_func ("/gui/browser/shortcuts", test_shortcuts);
 #ifdef CHRONOS_HAVE_VM
   g_test_add_func ("/gui/browser/qemu-missing", test_qemu_missing);
 #endif
