@@ -397,19 +397,20 @@ try_pending_selection (ChronosWindow *self)
   if (self->pending_folder != NULL && !chronos_backup_library_get_busy (self->library))
     {
       guint n = g_list_model_get_n_items (G_LIST_MODEL (self->sort_model));
+      g_autoptr (ChronosBackup) newest = NULL;
 
+      /* A folder is shown by its newest backup, whichever subfolder (and
+       * so group) it is in; on a narrow window the list stays in front. */
       for (guint i = 0; i < n; i++)
         {
           g_autoptr (ChronosBackup) item = g_list_model_get_item (G_LIST_MODEL (self->sort_model), i);
 
-          if (g_file_equal (chronos_backup_get_folder (item), self->pending_folder))
-            {
-              /* A folder is shown by its newest backup; on a narrow window
-               * the list stays in front. */
-              select_backup (self, item, FALSE);
-              break;
-            }
+          if (g_file_equal (chronos_backup_get_folder (item), self->pending_folder) &&
+              (newest == NULL || chronos_backup_get_mtime (item) > chronos_backup_get_mtime (newest)))
+            g_set_object (&newest, item);
         }
+      if (newest != NULL)
+        select_backup (self, newest, FALSE);
       g_clear_object (&self->pending_folder);
     }
 }

@@ -93,7 +93,7 @@ class Tap:
         if not self.ok(cond, what):
             # What the screen showed when it went wrong.
             if self.artifacts is not None:
-                screenshot(self.artifacts, 'e2e-failure-%d.png' % self.n)
+                screenshot(self.artifacts, 'e2e-failure-%d.png' % self.n, settle=False)
             raise SystemExit(self.finish())
 
     def finish(self):
@@ -187,10 +187,22 @@ def sensitive(node):
     return node.getState().contains(pyatspi.STATE_SENSITIVE)
 
 
-def screenshot(artifacts, name):
+def screenshot(artifacts, name, settle=True):
+    """Saves the screen; with @settle, once two grabs in a row are the same
+    (animations and pictures loading have ended), 5 s at most."""
     path = os.path.join(artifacts, name)
-    subprocess.call(['import', '-window', 'root', path])
-    return path
+    previous = None
+    end = time.monotonic() + 5
+    while True:
+        subprocess.call(['import', '-window', 'root', path])
+        if not settle:
+            return path
+        # Compare pixels: the PNG holds a date.
+        pixels = subprocess.run(['convert', path, 'RGB:-'], stdout=subprocess.PIPE).stdout
+        if pixels == previous or time.monotonic() > end:
+            return path
+        previous = pixels
+        time.sleep(0.3)
 
 
 def qemu_children(pid):
@@ -277,12 +289,13 @@ def inner(args):
         office = [n for n in names if n.startswith('Office-PC')]
         tap.ok(office == sorted(office, reverse=True), 'newest first: %s' % office)
 
-        time.sleep(1)
         screenshot(args.artifacts, 'e2e-list%s.png' % suffix)
 
         def select_row(name):
             """Clicks the row of @name as a person would; TRUE once its
-            details show."""
+            details show. Without a window manager the window sits at 0,0,
+            so window coordinates are screen coordinates (GTK 4.8 reports
+            only those)."""
             row = find(backups, 'list item', name, visible=False)
 
             def click_it():
@@ -303,22 +316,14 @@ def inner(args):
 
         target = 'Office-PC-2026-11-24.vhdx'
         index = names.index(target)
-        # Click the row as a person would. Without a window manager the
-        # window sits at 0,0, so window coordinates are screen coordinates
-        # (GTK 4.8 reports only those).
-        time.sleep(1)
-        extents = backups[index].queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
-        pyatspi.Registry.generateMouseEvent(extents.x + extents.width // 2,
-                                            extents.y + extents.height // 2, 'b1c')
-        tap.ok(wait_for(lambda: backups[index].getState().contains(pyatspi.STATE_SELECTED), 10),
-               'the clicked row is selected')
-        title = wait_for(lambda: find(app, 'label', target), 30)
-        tap.must(title is not None, 'selecting %s shows its details' % target)
+        # Click the row as a person would (select_row retries while the
+        # list is still laid out).
+        tap.must(select_row(target), 'clicking %s selects it and shows its details' % target)
+        tap.ok(backups[index].getState().contains(pyatspi.STATE_SELECTED), 'the clicked row is selected')
         tap.ok(wait_for(lambda: find(app, 'label', 'MBR'), 10) is not None, 'details name the partition style')
         tap.ok(find(app, 'list item', 'Partition 1: NTFS') is not None, 'details list the partitions')
         boot = wait_for(lambda: find(app, 'push button', 'Boot as VM'), 10)
         tap.must(boot is not None, 'a "Boot as VM" button is there')
-        time.sleep(1)
         screenshot(args.artifacts, 'e2e-details%s.png' % suffix)
 
         if args.with_vm and not narrow:
@@ -327,7 +332,6 @@ def inner(args):
             click(boot)
             dialog_boot = wait_for(lambda: find(app, 'push button', 'Boot'), 20)
             tap.must(dialog_boot is not None, 'the VM settings dialog opens with a Boot button')
-            time.sleep(1)
             screenshot(args.artifacts, 'e2e-settings.png')
             click(dialog_boot)
 
@@ -340,7 +344,6 @@ def inner(args):
                 (n for n in descendants(app) if showing(n) and n.getRoleName() == 'label' and
                  ('acceleration' in n.name.lower() or 'emulation' in n.name.lower())), None), 30)
             tap.ok(accel is not None, 'the accelerator in use is shown: %s' % (accel.name if accel else None))
-            time.sleep(2)
             screenshot(args.artifacts, 'e2e-running.png')
 
             click(shut_down)
@@ -369,7 +372,6 @@ def inner(args):
             tap.ok(wait_for(lambda: all('Running' in row_description(n) for n in (target, second)), 30),
                    'the list shows both backups running: %s / %s'
                    % (row_description(target), row_description(second)))
-            time.sleep(1)
             screenshot(args.artifacts, 'e2e-two-vms.png')
             click(enabled_button('Force Stop'))
             tap.ok(wait_for(lambda: len(qemu_children(app_proc.pid)) == 1, 60),
@@ -390,15 +392,16 @@ def inner(args):
                 find(app, 'push button', 'Verify Boot')), 30)
             tap.must(verify is not None, '"Verify Boot" is there and enabled')
             click(verify)
-            time.sleep(4)
-            screenshot(args.artifacts, 'e2e-verifying.png')
+            tap.ok(wait_for(lambda: find(app, 'label', 'Verifying ' + target), 30) is not None,
+                   'a progress row shows the verification')
+            # The live screen changes while it boots: no waiting for it to settle.
+            screenshot(args.artifacts, 'e2e-verifying.png', settle=False)
             verdict = wait_for(lambda: next((n for n in descendants(app)
                                              if n.getRoleName() == 'label' and n.name.startswith('Boots — ')), None), 240)
             tap.ok(verdict is not None, 'the verdict is shown: %s' % (verdict.name if verdict else None))
             row = find(backups, 'list item', target, visible=False)
             tap.ok(row is not None and 'Verified' in (row.description or ''),
                    'the list shows the backup as verified (%s)' % (row.description if row else None))
-            time.sleep(1)
             screenshot(args.artifacts, 'e2e-verified.png')
             tap.ok(sha256(image) == hashes[image], 'the backup is unchanged after verifying it')
 
@@ -428,7 +431,6 @@ def inner(args):
                                           '/logs/' in n.name and '.log' in n.name and n is not alert), None), 10)
             tap.ok(body is not None, 'the alert names the log file: %s' % (body.name if body else None))
             tap.ok(find(app, 'push button', 'Open Log') is not None, 'the alert offers "Open Log"')
-            time.sleep(1)
             screenshot(args.artifacts, 'e2e-crashed.png')
             # The alert's Close, not the window's.
             close_alert = button_near(app, 'Stopped Unexpectedly', 'Close')
@@ -446,7 +448,6 @@ def inner(args):
             question = wait_for(lambda: next((n for n in descendants(app) if n.getRoleName() == 'label' and
                                               n.name == 'Shut Down Running VMs?'), None), 20)
             tap.ok(question is not None, 'closing with a VM running asks whether to shut it down')
-            time.sleep(1)
             screenshot(args.artifacts, 'e2e-close-question.png')
             # The question's Force Stop, not the details' one behind it.
             click(button_near(app, 'Shut Down Running VMs?', 'Force Stop'))

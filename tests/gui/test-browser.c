@@ -413,10 +413,15 @@ test_drop (void)
 
   dir = g_build_filename (g_get_user_data_dir (), "Dropped", NULL);
   other = g_build_filename (g_get_user_data_dir (), "Elsewhere", NULL);
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
   g_assert_cmpint (g_mkdir_with_parents (other, 0755), ==, 0);
-  newest = g_build_filename (dir, "newest.vhdx", NULL);
-  older = g_build_filename (dir, "older.vhdx", NULL);
+  /* Per-machine subfolders: the older backup's group comes first in the
+   * list, yet the folder is shown by its newest backup. */
+  newest = g_build_filename (dir, "B-Laptop", "newest.vhdx", NULL);
+  older = g_build_filename (dir, "A-Desktop", "older.vhdx", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (newest, 0755), ==, 0);
+  g_assert_cmpint (g_rmdir (newest), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (older, 0755), ==, 0);
+  g_assert_cmpint (g_rmdir (older), ==, 0);
   loose = g_build_filename (other, "loose.vhdx", NULL);
   text = g_build_filename (other, "notes.txt", NULL);
   make_image (older, "32M", now - 2 * 86400);
@@ -443,6 +448,7 @@ test_drop (void)
     g_assert_true (drop_files (window, files, 1));
     expect.n_shown = 2;
     wait_until (shown_count_is, &expect);
+    g_assert_cmpstr (shown_name (window, 0), ==, "older.vhdx");
     expect.selected = g_file_new_for_path (newest);
     wait_until (selected_is, &expect);
     g_clear_object (&expect.selected);
