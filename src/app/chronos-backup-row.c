@@ -20,15 +20,48 @@ struct _ChronosBackupRow
 
   ChronosBackup *backup;
 
-  GtkImage   *icon;
-  GtkImage   *problem_icon;
-  GtkSpinner *spinner;
-  GtkStack   *state_stack;
-  GtkLabel   *subtitle_label;
-  GtkLabel   *title_label;
+  GtkImage          *icon;
+  GtkBox            *state_box;
+  GtkWidget         *state_widget; /* in state_box; NULL when idle */
+  ChronosBackupState shown_state;
+  GtkLabel          *subtitle_label;
+  GtkLabel          *title_label;
 };
 
 G_DEFINE_FINAL_TYPE (ChronosBackupRow, chronos_backup_row, GTK_TYPE_LIST_BOX_ROW)
+
+static GtkWidget *
+make_state_widget (ChronosBackupState state)
+{
+  GtkWidget *widget = NULL;
+
+  switch (state)
+    {
+    case CHRONOS_BACKUP_STATE_PROBING:
+      widget = gtk_spinner_new ();
+      gtk_spinner_set_spinning (GTK_SPINNER (widget), TRUE);
+      gtk_widget_set_tooltip_text (widget, _ ("Reading the backup"));
+      break;
+    case CHRONOS_BACKUP_STATE_RUNNING:
+      widget = gtk_label_new (_ ("Running"));
+      gtk_widget_add_css_class (widget, "state-pill");
+      gtk_widget_add_css_class (widget, "running");
+      break;
+    case CHRONOS_BACKUP_STATE_VERIFIED:
+      widget = gtk_image_new_from_icon_name ("emblem-ok-symbolic");
+      gtk_widget_set_tooltip_text (widget, _ ("Verified: the last test boot succeeded"));
+      gtk_widget_add_css_class (widget, "success");
+      break;
+    case CHRONOS_BACKUP_STATE_PROBLEM:
+      widget = gtk_image_new_from_icon_name ("dialog-warning-symbolic");
+      gtk_widget_add_css_class (widget, "warning");
+      break;
+    case CHRONOS_BACKUP_STATE_IDLE:
+    default:
+      break;
+    }
+  return widget;
+}
 
 static void
 update (ChronosBackupRow *self)
@@ -36,38 +69,25 @@ update (ChronosBackupRow *self)
   ChronosBackupState state = chronos_backup_get_state (self->backup);
   g_autofree char   *subtitle = chronos_format_row_subtitle (self->backup);
   g_autofree char   *description = NULL;
-  const char        *page = "idle";
 
   gtk_label_set_label (self->title_label, chronos_backup_get_display_name (self->backup));
   gtk_label_set_label (self->subtitle_label, subtitle);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self), chronos_backup_get_path (self->backup));
 
-  switch (state)
+  if (state != self->shown_state)
     {
-    case CHRONOS_BACKUP_STATE_PROBING:
-      page = "probing";
-      break;
-    case CHRONOS_BACKUP_STATE_RUNNING:
-      page = "running";
-      break;
-    case CHRONOS_BACKUP_STATE_VERIFIED:
-      page = "verified";
-      break;
-    case CHRONOS_BACKUP_STATE_PROBLEM:
-      page = "problem";
-      if (chronos_backup_get_error_message (self->backup) != NULL)
-        gtk_widget_set_tooltip_text (GTK_WIDGET (self->problem_icon),
-                                     chronos_backup_get_error_message (self->backup));
-      else
-        gtk_widget_set_tooltip_text (GTK_WIDGET (self->problem_icon),
-                                     chronos_backup_get_verify_reason (self->backup));
-      break;
-    case CHRONOS_BACKUP_STATE_IDLE:
-    default:
-      break;
+      if (self->state_widget != NULL)
+        gtk_box_remove (self->state_box, self->state_widget);
+      self->state_widget = make_state_widget (state);
+      if (self->state_widget != NULL)
+        gtk_box_append (self->state_box, self->state_widget);
+      self->shown_state = state;
     }
-  gtk_stack_set_visible_child_name (self->state_stack, page);
-  gtk_spinner_set_spinning (self->spinner, state == CHRONOS_BACKUP_STATE_PROBING);
+  if (state == CHRONOS_BACKUP_STATE_PROBLEM)
+    gtk_widget_set_tooltip_text (self->state_widget,
+                                 chronos_backup_get_error_message (self->backup) != NULL
+                                     ? chronos_backup_get_error_message (self->backup)
+                                     : chronos_backup_get_verify_reason (self->backup));
 
   /* Screen readers hear the name first, then what matters about it. */
   if (state != CHRONOS_BACKUP_STATE_IDLE && state != CHRONOS_BACKUP_STATE_PROBING)
@@ -92,6 +112,7 @@ chronos_backup_row_dispose (GObject *object)
   ChronosBackupRow *self = (ChronosBackupRow *)object;
 
   gtk_widget_dispose_template (GTK_WIDGET (self), CHRONOS_TYPE_BACKUP_ROW);
+  self->state_widget = NULL; /* it went with the template */
   g_clear_object (&self->backup);
 
   G_OBJECT_CLASS (chronos_backup_row_parent_class)->dispose (object);
@@ -107,9 +128,7 @@ chronos_backup_row_class_init (ChronosBackupRowClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/chronos/Chronos/chronos-backup-row.ui");
   gtk_widget_class_bind_template_child (widget_class, ChronosBackupRow, icon);
-  gtk_widget_class_bind_template_child (widget_class, ChronosBackupRow, problem_icon);
-  gtk_widget_class_bind_template_child (widget_class, ChronosBackupRow, spinner);
-  gtk_widget_class_bind_template_child (widget_class, ChronosBackupRow, state_stack);
+  gtk_widget_class_bind_template_child (widget_class, ChronosBackupRow, state_box);
   gtk_widget_class_bind_template_child (widget_class, ChronosBackupRow, subtitle_label);
   gtk_widget_class_bind_template_child (widget_class, ChronosBackupRow, title_label);
 }
@@ -118,6 +137,7 @@ static void
 chronos_backup_row_init (ChronosBackupRow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->shown_state = CHRONOS_BACKUP_STATE_IDLE;
 }
 
 GtkWidget *
