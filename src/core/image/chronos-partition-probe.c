@@ -365,6 +365,15 @@ chronos_partition_probe (ChronosDiskReadFunc    read_func,
                           disk_size / sector_size - 1, found, &gpt, error))
             return FALSE;
         }
+      /* A 4096-byte-sector container holding a disk laid out in 512-byte
+       * sectors (what a guest sees through a 512-byte controller): the
+       * header then sits at byte 512. */
+      if (!gpt && sector_size != 512)
+        {
+          g_ptr_array_set_size (found, 0);
+          if (!probe_gpt (read_func, user_data, disk_size, 512, 1, found, &gpt, error))
+            return FALSE;
+        }
       if (gpt)
         *style = CHRONOS_PARTITION_STYLE_GPT;
       else

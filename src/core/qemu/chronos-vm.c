@@ -42,6 +42,7 @@
 #include "chronos-accel-memory.h"
 #include "chronos-accel.h"
 #include "chronos-firmware.h"
+#include "chronos-image-server.h"
 #include "chronos-image-error.h"
 #include "chronos-image-info.h"
 #include "chronos-paths.h"
@@ -437,6 +438,10 @@ typedef struct
   gboolean         first;
   ChronosRunDir   *old_run_dir;
 
+  /* Set by check_image(): QEMU cannot open the image itself, so Chronos's
+   * own reader serves it read-only over NBD from the run directory. */
+  gboolean         serve_image;
+
   /* Out */
   ChronosFirmwareMode firmware;
   char               *firmware_path;
@@ -529,47 +534,49 @@ check_image (Prepare           *p,
       return FALSE;
     }
 
-  /* What QEMU's own vhdx driver cannot open read-only. */
-  if (chronos_image_info_get_has_parent (info))
+  /* What QEMU's own vhdx driver cannot open read-only (a differencing
+   * chain, a pending log, 4096-byte sectors) Chronos serves itself over
+   * NBD, read-only; only a missing parent or writable mode stop it. */
+  if (chronos_image_info_get_qemu_can_open (info))
     {
-      const char *parent = chronos_image_info_get_parent_resolved_path (info);
-
-      if (parent == NULL)
-        {
-          const char *named = chronos_image_info_get_parent_absolute_win32_path (info);
-
-          if (named == NULL)
-            named = chronos_image_info_get_parent_relative_path (info);
-          g_set_error (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_PARENT_MISSING,
-                       _ ("This backup is a differencing image and its parent “%s” cannot be found. Put the parent next to it and try again."),
-                       named != NULL ? named : "?");
-        }
-      else
-        g_set_error (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_PARENT_MISSING,
-                     _ ("This backup is a differencing image (its parent is %s). QEMU cannot boot differencing VHDX images read-only yet; boot the full backup it belongs to."),
-                     parent);
-      return FALSE;
+      *out_info = g_steal_pointer (&info);
+      return TRUE;
     }
-  if (chronos_image_info_get_log_pending (info))
+
+  if (chronos_image_info_get_has_parent (info) && !chronos_image_info_get_chain_complete (info))
     {
-      g_set_error_literal (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_LOG_REPLAY_NEEDED,
-                           _ ("This backup was not closed cleanly: its log holds changes that must be replayed before QEMU can read it, and Chronos never writes to a backup. Replay it on a copy (attach the copy once in Windows Disk Management or Hyper-V), then boot the copy."));
-      return FALSE;
-    }
-  if (chronos_image_info_get_logical_sector_size (info) != 512)
-    {
-      g_set_error (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_UNSUPPORTED_IMAGE,
-                   _ ("This backup uses %u-byte sectors, which QEMU cannot read. Convert it to 512-byte sectors with Hyper-V’s Convert-VHD first."),
-                   chronos_image_info_get_logical_sector_size (info));
+      const char *named = chronos_image_info_get_parent_absolute_win32_path (info);
+
+      if (named == NULL)
+        named = chronos_image_info_get_parent_relative_path (info);
+      g_set_error (error, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_PARENT_MISSING,
+                   _ ("This backup is a differencing image and its parent “%s” cannot be found. Put the parent next to it and try again."),
+                   named != NULL ? named : "?");
       return FALSE;
     }
 
+  if (!chronos_vm_config_get_protect_backup (p->config))
+    {
+      ChronosQemuError code = CHRONOS_QEMU_ERROR_UNSUPPORTED_IMAGE;
+
+      if (chronos_image_info_get_has_parent (info))
+        code = CHRONOS_QEMU_ERROR_PARENT_MISSING;
+      else if (chronos_image_info_get_log_pending (info))
+        code = CHRONOS_QEMU_ERROR_LOG_REPLAY_NEEDED;
+      g_set_error_literal (error, CHRONOS_QEMU_ERROR, code,
+                           _ ("QEMU cannot open this backup for writing (it is a differencing image, has a pending log or uses 4096-byte sectors). Boot it protected instead."));
+      return FALSE;
+    }
+
+  p->serve_image = TRUE;
   *out_info = g_steal_pointer (&info);
   return TRUE;
 }
 
 static gboolean
 create_overlay (Prepare      *p,
+                const char   *backing,
+                const char   *backing_format,
                 GCancellable *cancellable,
                 GError      **error)
 {
@@ -584,7 +591,7 @@ create_overlay (Prepare      *p,
                               error,
                               chronos_qemu_get_img_path (p->qemu),
                               "create", "-q", "-f", "qcow2",
-                              "-b", p->image_path, "-F", "vhdx",
+                              "-b", backing, "-F", backing_format,
                               chronos_run_dir_get_overlay_path (p->run_dir),
                               NULL);
   if (process == NULL)
@@ -707,6 +714,15 @@ write_log_header (Prepare *p)
 }
 
 static void
+stop_image_server (gpointer data)
+{
+  ChronosImageServer *server = data;
+
+  chronos_image_server_stop (server);
+  g_object_unref (server);
+}
+
+static void
 prepare_thread (GTask        *task,
                 gpointer      source_object,
                 gpointer      task_data,
@@ -717,6 +733,7 @@ prepare_thread (GTask        *task,
   g_autoptr (ChronosFirmware) firmware = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char  *note = NULL;
+  g_autoptr (ChronosImageServer) image_server = NULL;
   ChronosLaunchSpec spec = { 0 };
   const char       *display_backend = NULL;
   gboolean          whpx_bios = FALSE;
@@ -778,7 +795,35 @@ prepare_thread (GTask        *task,
   if (p->run_dir == NULL)
     goto fail;
 
-  if (chronos_vm_config_get_protect_backup (p->config) && !create_overlay (p, cancellable, &error))
+  if (p->serve_image)
+    {
+      g_autofree char *socket_path = g_build_filename (chronos_run_dir_get_path (p->run_dir), "nbd.sock", NULL);
+
+      g_autoptr (GError) image_error = NULL;
+
+      image_server = chronos_image_server_new (p->image_path, &image_error);
+      if (image_server == NULL || !chronos_image_server_start (image_server, socket_path, &image_error))
+        {
+          gboolean parent = g_error_matches (image_error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_NEEDS_PARENT) ||
+                            g_error_matches (image_error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_WRONG_PARENT);
+
+          g_set_error_literal (&error, CHRONOS_QEMU_ERROR,
+                               parent ? CHRONOS_QEMU_ERROR_PARENT_MISSING : CHRONOS_QEMU_ERROR_UNSUPPORTED_IMAGE,
+                               image_error->message);
+          goto fail;
+        }
+      /* The server lives as long as the run directory object: every way a
+       * launch ends (failure, exit, fallback restart) drops that, so the
+       * export never outlives its VM. It dies with this process too. */
+      g_object_set_data_full (G_OBJECT (p->run_dir), "chronos-image-server",
+                              g_object_ref (image_server), stop_image_server);
+    }
+
+  if (chronos_vm_config_get_protect_backup (p->config) &&
+      !create_overlay (p,
+                       image_server != NULL ? chronos_image_server_get_nbd_uri (image_server) : p->image_path,
+                       image_server != NULL ? "raw" : "vhdx",
+                       cancellable, &error))
     goto fail;
 
   if (firmware != NULL)
@@ -829,7 +874,8 @@ prepare_thread (GTask        *task,
     spec.accels = (const ChronosAccelKind *)(gpointer)p->accels->data;
     spec.n_accels = p->accels->len;
     spec.image_path = p->image_path;
-    spec.base_driver = "vhdx";
+    spec.base_driver = image_server != NULL ? "nbd" : "vhdx";
+    spec.nbd_socket = image_server != NULL ? chronos_image_server_get_socket_path (image_server) : NULL;
     spec.overlay_path = chronos_run_dir_get_overlay_path (p->run_dir);
     spec.qmp_socket = chronos_run_dir_get_qmp_socket_path (p->run_dir);
     spec.vnc_socket = chronos_run_dir_get_vnc_socket_path (p->run_dir);
