@@ -504,9 +504,15 @@ actions_update (ChronosWindow *self)
   ChronosBackup    *backup = self->selected;
   ChronosImageInfo *info = backup != NULL ? chronos_backup_get_info (backup) : NULL;
   gboolean          can_boot;
+  gboolean          bootable;
 
-  can_boot = info != NULL && chronos_image_info_get_qemu_can_open (info) &&
-             !chronos_backup_get_running (backup);
+  /* What QEMU cannot open itself the boot engine serves over NBD; only a
+   * differencing image whose parent is missing cannot boot. */
+  bootable = info != NULL &&
+             (chronos_image_info_get_qemu_can_open (info) ||
+              !chronos_image_info_get_has_parent (info) ||
+              chronos_image_info_get_chain_complete (info));
+  can_boot = bootable && !chronos_backup_get_running (backup);
 #ifdef CHRONOS_HAVE_VM
   _chronos_window_vms_actions_update (self);
 #else
@@ -516,8 +522,8 @@ actions_update (ChronosWindow *self)
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.boot", can_boot);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.verify",
-                                 info != NULL && chronos_image_info_get_qemu_can_open (info) &&
-                                     !chronos_backup_get_running (backup) && !has_job (self, backup, "verify"));
+                                 bootable && !chronos_backup_get_running (backup) &&
+                                     !has_job (self, backup, "verify"));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.convert",
                                  info != NULL && chronos_image_info_get_qemu_can_open (info) &&
                                      !has_job (self, backup, "convert"));
