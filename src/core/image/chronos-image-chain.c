@@ -278,9 +278,10 @@ chronos_image_chain_new_for_image (ChronosVhdx  *image,
           return NULL;
         }
       if (chronos_vhdx_get_virtual_size (parent) != chronos_vhdx_get_virtual_size (last))
-        add_warning (self, g_strdup_printf (_ ("The parent image “%s” is %" G_GUINT64_FORMAT " bytes, but its differencing image is %" G_GUINT64_FORMAT " bytes; what lies past the parent’s end reads as zeros."),
-                                            chronos_vhdx_get_path (parent), chronos_vhdx_get_virtual_size (parent),
-                                            chronos_vhdx_get_virtual_size (last)));
+        add_warning (self, g_strdup_printf (_ ("The parent image “%s” is %llu bytes, but its differencing image is %llu bytes; what lies past the parent’s end reads as zeros."),
+                                            chronos_vhdx_get_path (parent),
+                                            (unsigned long long)chronos_vhdx_get_virtual_size (parent),
+                                            (unsigned long long)chronos_vhdx_get_virtual_size (last)));
       last = parent;
     }
 

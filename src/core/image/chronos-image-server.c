@@ -1007,8 +1007,8 @@ chronos_image_server_start (ChronosImageServer *self,
   if (strlen (socket_path) > MAX_SOCKET_PATH)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG,
-                   _ ("The socket path “%s” is %" G_GSIZE_FORMAT " bytes long, but a Unix socket’s path can be at most %u bytes. Choose a shorter one."),
-                   socket_path, strlen (socket_path), MAX_SOCKET_PATH);
+                   _ ("The socket path “%s” is %llu bytes long, but a Unix socket’s path can be at most %u bytes. Choose a shorter one."),
+                   socket_path, (unsigned long long)strlen (socket_path), MAX_SOCKET_PATH);
       return FALSE;
     }
   if (!clear_socket_path (socket_path, error))

@@ -202,12 +202,12 @@ static char *
 format_offset (guint64 value)
 {
   if (value >= GiB && value % GiB == 0)
-    return g_strdup_printf (_ ("%" G_GUINT64_FORMAT " GiB"), value / GiB);
+    return g_strdup_printf (_ ("%llu GiB"), (unsigned long long)(value / GiB));
   if (value >= MiB && value % MiB == 0)
-    return g_strdup_printf (_ ("%" G_GUINT64_FORMAT " MiB"), value / MiB);
+    return g_strdup_printf (_ ("%llu MiB"), (unsigned long long)(value / MiB));
   if (value >= KiB && value % KiB == 0)
-    return g_strdup_printf (_ ("%" G_GUINT64_FORMAT " KiB"), value / KiB);
-  return g_strdup_printf (_ ("byte %" G_GUINT64_FORMAT), value);
+    return g_strdup_printf (_ ("%llu KiB"), (unsigned long long)(value / KiB));
+  return g_strdup_printf (_ ("byte %llu"), (unsigned long long)value);
 }
 
 static void
@@ -1368,8 +1368,8 @@ chronos_vhdx_list_parent_candidates (ChronosVhdx *self,
     if (paths[i] != NULL && !locator_path_is_plausible (paths[i]))
       {
         g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_CORRUPT,
-                     _ ("The parent locator of this differencing image names an implausible path (%" G_GSIZE_FORMAT " bytes long, or with control characters), so its parent cannot be looked for."),
-                     strlen (paths[i]));
+                     _ ("The parent locator of this differencing image names an implausible path (%llu bytes long, or with control characters), so its parent cannot be looked for."),
+                     (unsigned long long)strlen (paths[i]));
         return NULL;
       }
 
@@ -1565,8 +1565,8 @@ parse_metadata (ChronosVhdx *self,
   if (self->virtual_size > MAX_VIRTUAL_SIZE || self->virtual_size % self->logical_sector_size != 0)
     {
       g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_CORRUPT,
-                   _ ("The VHDX virtual disk size of %" G_GUINT64_FORMAT " bytes is invalid: it must be a multiple of the sector size and at most 64 TiB."),
-                   self->virtual_size);
+                   _ ("The VHDX virtual disk size of %llu bytes is invalid: it must be a multiple of the sector size and at most 64 TiB."),
+                   (unsigned long long)self->virtual_size);
       return FALSE;
     }
 
@@ -1627,8 +1627,8 @@ check_bat (ChronosVhdx  *self,
   if (self->bat_entries > bat_length / 8)
     {
       g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_CORRUPT,
-                   _ ("The VHDX block allocation table holds %" G_GUINT64_FORMAT " entries, but a disk of this size needs %" G_GUINT64_FORMAT "."),
-                   bat_length / 8, self->bat_entries);
+                   _ ("The VHDX block allocation table holds %llu entries, but a disk of this size needs %llu."),
+                   (unsigned long long)(bat_length / 8), (unsigned long long)self->bat_entries);
       return FALSE;
     }
 
@@ -1672,8 +1672,8 @@ check_bat (ChronosVhdx  *self,
               if (state != SB_NOT_PRESENT && state != SB_PRESENT)
                 {
                   g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_CORRUPT,
-                               _ ("The VHDX block allocation table is damaged: sector bitmap entry %" G_GUINT64_FORMAT " has the invalid state %u."),
-                               index, state);
+                               _ ("The VHDX block allocation table is damaged: sector bitmap entry %llu has the invalid state %u."),
+                               (unsigned long long)index, state);
                   return FALSE;
                 }
               if (state != SB_PRESENT)
@@ -1693,8 +1693,8 @@ check_bat (ChronosVhdx  *self,
                   if (!self->has_parent)
                     {
                       g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_CORRUPT,
-                                   _ ("The VHDX block allocation table is damaged: block %" G_GUINT64_FORMAT " is “partially present”, which only a differencing image may use."),
-                                   block);
+                                   _ ("The VHDX block allocation table is damaged: block %llu is “partially present”, which only a differencing image may use."),
+                                   (unsigned long long)block);
                       return FALSE;
                     }
                   break;
@@ -1702,8 +1702,8 @@ check_bat (ChronosVhdx  *self,
                   break;
                 default:
                   g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_CORRUPT,
-                               _ ("The VHDX block allocation table is damaged: block %" G_GUINT64_FORMAT " has the invalid state %u."),
-                               block, state);
+                               _ ("The VHDX block allocation table is damaged: block %llu has the invalid state %u."),
+                               (unsigned long long)block, state);
                   return FALSE;
                 }
               /* The last block may be cut short by the virtual size. */
@@ -1718,12 +1718,12 @@ check_bat (ChronosVhdx  *self,
 
               if (is_bitmap)
                 g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_CORRUPT,
-                             _ ("The VHDX block allocation table is damaged: sector bitmap entry %" G_GUINT64_FORMAT " points to %s, outside the file (%s)."),
-                             index, at, size);
+                             _ ("The VHDX block allocation table is damaged: sector bitmap entry %llu points to %s, outside the file (%s)."),
+                             (unsigned long long)index, at, size);
               else
                 g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_CORRUPT,
-                             _ ("The VHDX block allocation table is damaged: block %" G_GUINT64_FORMAT " points to %s, outside the file (%s)."),
-                             block, at, size);
+                             _ ("The VHDX block allocation table is damaged: block %llu points to %s, outside the file (%s)."),
+                             (unsigned long long)block, at, size);
               return FALSE;
             }
         }
@@ -1895,8 +1895,8 @@ read_partial_block (ChronosVhdx        *self,
   if (parent_read == NULL)
     {
       g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_NEEDS_PARENT,
-                   _ ("Block %" G_GUINT64_FORMAT " of this differencing image is only partly stored in it: the rest is in its parent."),
-                   block);
+                   _ ("Block %llu of this differencing image is only partly stored in it: the rest is in its parent."),
+                   (unsigned long long)block);
       return FALSE;
     }
 
@@ -1907,8 +1907,8 @@ read_partial_block (ChronosVhdx        *self,
   if ((entry & 7) != SB_PRESENT)
     {
       g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_CORRUPT,
-                   _ ("Block %" G_GUINT64_FORMAT " of the image is partly present, but its sector bitmap is missing."),
-                   block);
+                   _ ("Block %llu of the image is partly present, but its sector bitmap is missing."),
+                   (unsigned long long)block);
       return FALSE;
     }
 
@@ -1965,8 +1965,9 @@ chronos_vhdx_read_through (ChronosVhdx        *self,
   if (offset > self->virtual_size || length > self->virtual_size - offset)
     {
       g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_IO,
-                   _ ("Cannot read %" G_GSIZE_FORMAT " bytes at byte %" G_GUINT64_FORMAT ": the virtual disk is only %" G_GUINT64_FORMAT " bytes."),
-                   length, offset, self->virtual_size);
+                   _ ("Cannot read %llu bytes at byte %llu: the virtual disk is only %llu bytes."),
+                   (unsigned long long)length, (unsigned long long)offset,
+                   (unsigned long long)self->virtual_size);
       return FALSE;
     }
 
@@ -1988,7 +1989,7 @@ chronos_vhdx_read_through (ChronosVhdx        *self,
           if (file_offset + in_block + n > self->effective_size)
             {
               g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_CORRUPT,
-                           _ ("Block %" G_GUINT64_FORMAT " of the image points past the end of the file."), block);
+                           _ ("Block %llu of the image points past the end of the file."), (unsigned long long)block);
               return FALSE;
             }
           if (!file_read (self, out, file_offset + in_block, n, error))
@@ -1999,7 +2000,7 @@ chronos_vhdx_read_through (ChronosVhdx        *self,
           if (!self->has_parent || file_offset + in_block + n > self->effective_size)
             {
               g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_CORRUPT,
-                           _ ("Block %" G_GUINT64_FORMAT " of the image has an invalid state."), block);
+                           _ ("Block %llu of the image has an invalid state."), (unsigned long long)block);
               return FALSE;
             }
           if (!read_partial_block (self, out, offset, n, block, file_offset, parent_read, parent_data, error))
@@ -2012,8 +2013,8 @@ chronos_vhdx_read_through (ChronosVhdx        *self,
               if (parent_read == NULL)
                 {
                   g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_NEEDS_PARENT,
-                               _ ("Block %" G_GUINT64_FORMAT " of this differencing image is stored in its parent."),
-                               block);
+                               _ ("Block %llu of this differencing image is stored in its parent."),
+                               (unsigned long long)block);
                   return FALSE;
                 }
               if (!parent_read (parent_data, out, offset, n, error))
@@ -2031,7 +2032,7 @@ chronos_vhdx_read_through (ChronosVhdx        *self,
 
         default:
           g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_CORRUPT,
-                       _ ("Block %" G_GUINT64_FORMAT " of the image has an invalid state."), block);
+                       _ ("Block %llu of the image has an invalid state."), (unsigned long long)block);
           return FALSE;
         }
 

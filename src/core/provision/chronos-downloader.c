@@ -812,8 +812,9 @@ read_cb (GObject      *object,
         {
           attempt_failed (task,
                           g_error_new (CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_SIZE_MISMATCH,
-                                       _ ("%s has %" G_GUINT64_FORMAT " bytes, but the manifest says %" G_GUINT64_FORMAT "."),
-                                       data->url, data->offset, data->expected_size),
+                                       _ ("%s has %llu bytes, but the manifest says %llu."),
+                                       data->url, (unsigned long long)data->offset,
+                                       (unsigned long long)data->expected_size),
                           FAILURE_NEXT_URL);
           return;
         }
@@ -826,8 +827,9 @@ read_cb (GObject      *object,
     {
       attempt_failed (task,
                       g_error_new (CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_SIZE_MISMATCH,
-                                   _ ("%s is larger than the %" G_GUINT64_FORMAT " bytes the manifest says."),
-                                   data->url, data->expected_size ? data->expected_size : data->total),
+                                   _ ("%s is larger than the %llu bytes the manifest says."),
+                                   data->url,
+                                   (unsigned long long)(data->expected_size ? data->expected_size : data->total)),
                       FAILURE_NEXT_URL);
       return;
     }
@@ -960,8 +962,8 @@ attempt_open_cb (GObject      *object,
     {
       attempt_failed (task,
                       g_error_new (CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_SIZE_MISMATCH,
-                                   _ ("%s has %" G_GUINT64_FORMAT " bytes, but the manifest says %" G_GUINT64_FORMAT "."),
-                                   data->url, data->total, data->expected_size),
+                                   _ ("%s has %llu bytes, but the manifest says %llu."),
+                                   data->url, (unsigned long long)data->total, (unsigned long long)data->expected_size),
                       FAILURE_NEXT_URL);
       return;
     }

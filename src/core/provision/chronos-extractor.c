@@ -324,7 +324,7 @@ extract (ExtractData  *data,
 
       if (++entries > data->max_entries)
         {
-          g_autofree char *what = g_strdup_printf (_ ("more than %" G_GUINT64_FORMAT " files"), data->max_entries);
+          g_autofree char *what = g_strdup_printf (_ ("more than %llu files"), (unsigned long long)data->max_entries);
           too_large (error, what);
           goto out;
         }

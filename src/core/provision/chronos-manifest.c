@@ -261,7 +261,7 @@ parse_component (JsonNode *node,
     }
   if (size <= 0)
     {
-      invalid (error, index, _ ("has a “size” of %" G_GINT64_FORMAT ", but it must be larger than 0"), size);
+      invalid (error, index, _ ("has a “size” of %lld, but it must be larger than 0"), (long long)size);
       return NULL;
     }
   c->size = (guint64)size;
@@ -282,8 +282,8 @@ parse_component (JsonNode *node,
     }
   if (strip < 0 || strip > MAX_STRIP_COMPONENTS)
     {
-      invalid (error, index, _ ("has a “strip_components” of %" G_GINT64_FORMAT ", but it must be between 0 and %d"),
-               strip, MAX_STRIP_COMPONENTS);
+      invalid (error, index, _ ("has a “strip_components” of %lld, but it must be between 0 and %d"),
+               (long long)strip, MAX_STRIP_COMPONENTS);
       return NULL;
     }
   c->strip_components = (guint)strip;
@@ -407,7 +407,7 @@ manifest_new_from_data (const char *data,
     }
   if (schema != 1)
     {
-      invalid (error, G_MAXUINT, _ ("schema %" G_GINT64_FORMAT " is not supported (this Chronos reads schema 1)"), schema);
+      invalid (error, G_MAXUINT, _ ("schema %lld is not supported (this Chronos reads schema 1)"), (long long)schema);
       return NULL;
     }
 

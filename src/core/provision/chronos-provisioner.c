@@ -779,8 +779,8 @@ verify (GTask   *task,
   if (data->size != c->size)
     {
       g_set_error (error, CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_SIZE_MISMATCH,
-                   _ ("%s has %" G_GUINT64_FORMAT " bytes, but the manifest says %" G_GUINT64_FORMAT ": it is not the QEMU bundle Chronos expects, and was not installed."),
-                   data->plan->source, data->size, c->size);
+                   _ ("%s has %llu bytes, but the manifest says %llu: it is not the QEMU bundle Chronos expects, and was not installed."),
+                   data->plan->source, (unsigned long long)data->size, (unsigned long long)c->size);
       return FALSE;
     }
   if (g_ascii_strcasecmp (data->sha256, c->sha256) != 0)

@@ -557,10 +557,10 @@ format_mib (guint64 mib)
   if (mib >= 1024)
     {
       if (mib % 1024 == 0)
-        return g_strdup_printf (_ ("%" G_GUINT64_FORMAT " GiB"), mib / 1024);
+        return g_strdup_printf (_ ("%llu GiB"), (unsigned long long)(mib / 1024));
       return g_strdup_printf (_ ("%.1f GiB"), (double)mib / 1024.0);
     }
-  return g_strdup_printf (_ ("%" G_GUINT64_FORMAT " MiB"), mib);
+  return g_strdup_printf (_ ("%llu MiB"), (unsigned long long)mib);
 }
 
 gboolean
