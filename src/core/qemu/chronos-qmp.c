@@ -234,6 +234,33 @@ send_object (ChronosQmp *self,
   write_next (self);
 }
 
+/* json-glib's *_member_with_default() helpers complain (a critical) when a
+ * member exists with another type; QEMU's messages are untrusted input, so
+ * read members only when they have the expected type. */
+static const char *
+string_member (JsonObject *object,
+               const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+static guint
+uint_member (JsonObject *object,
+             const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+  gint64    value;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return 0;
+  value = json_node_get_int (node);
+  return value < 0 || value > G_MAXUINT ? 0 : (guint)value;
+}
+
 static void
 handle_reply (ChronosQmp *self,
               JsonObject *message)
@@ -268,8 +295,7 @@ handle_reply (ChronosQmp *self,
       const char *desc = NULL;
 
       if (JSON_NODE_HOLDS_OBJECT (error_node))
-        desc = json_object_get_string_member_with_default (json_node_get_object (error_node),
-                                                           "desc", NULL);
+        desc = string_member (json_node_get_object (error_node), "desc");
       g_task_return_new_error (task, CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_FAILED,
                                "%s", desc != NULL ? desc : _ ("QEMU refused the command."));
     }
@@ -287,7 +313,7 @@ static void
 handle_event (ChronosQmp *self,
               JsonObject *message)
 {
-  const char *name = json_object_get_string_member_with_default (message, "event", NULL);
+  const char *name = string_member (message, "event");
   JsonNode   *data_node = json_object_get_member (message, "data");
   g_autoptr (JsonObject) data = NULL;
 
@@ -763,11 +789,11 @@ chronos_qmp_get_version (ChronosQmp *self,
     return FALSE;
 
   if (major != NULL)
-    *major = json_object_get_int_member_with_default (qemu, "major", 0);
+    *major = uint_member (qemu, "major");
   if (minor != NULL)
-    *minor = json_object_get_int_member_with_default (qemu, "minor", 0);
+    *minor = uint_member (qemu, "minor");
   if (micro != NULL)
-    *micro = json_object_get_int_member_with_default (qemu, "micro", 0);
+    *micro = uint_member (qemu, "micro");
   return TRUE;
 }
 
