@@ -238,8 +238,14 @@ with tempfile.TemporaryDirectory(prefix="chronos-kill-install-") as tmp:
         proc.send_signal(signal.SIGKILL)
         out, err = proc.communicate(timeout=60)
         finished = proc.returncode == 0
-        time.sleep(0.05)
-        left = [c for c in children if os.path.exists(f"/proc/{c}")]
+        # A short-lived helper (qemu-system -version during discovery) may
+        # still be finishing: give the run the same 2 s the boot tests allow.
+        deadline = time.monotonic() + 2.0
+        while True:
+            left = [c for c in children if os.path.exists(f"/proc/{c}")]
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         what = f"kill {i + 1} at {delay:.2f} s ({'after it finished' if finished else 'signal ' + str(-proc.returncode)})"
 
         key = installed_bundle()
