@@ -10,6 +10,7 @@
  *   GUEST_POWER        wait for the ACPI power button, then power off (S5)
  *   GUEST_IGNORE       print the line, then ignore the power button forever
  *   GUEST_WRITER       write a known sector at WRITER_LBA, read it back, compare
+ *   GUEST_FILLER       write the partition full, sequentially, until a write fails
  *   GUEST_SLOW         keep the firmware's screen for SLOW_TICKS timer ticks first
  *   GUEST_STOPSCREEN   paint a blue "stop screen" and halt with interrupts off
  *   GUEST_TRIPLEFAULT  triple-fault the CPU (the firmware boots us again: a loop)
@@ -206,6 +207,16 @@ triple_pm:
         pushw   %si
         call    screen_puts
         popw    %si
+        call    serial_line
+        movw    $0x0500, %dx
+        call    cursor_set
+#endif
+
+#if defined(GUEST_FILLER)
+        call    filler_run
+        movw    $(4 * 160), %di
+        movb    $ATTR_TEXT, %ah
+        call    screen_puts
         call    serial_line
         movw    $0x0500, %dx
         call    cursor_set
@@ -568,6 +579,124 @@ writer_pattern:
 MESSAGE(msg_wrote, "wrote disk")
 MESSAGE(msg_mismatch, "disk read-back mismatch")
 MESSAGE(msg_write_failed, "disk write failed")
+#endif
+
+/* ---------------------------------------------------------------- disk filler */
+
+#if defined(GUEST_FILLER)
+/* Write FILLER_SECTORS-sector chunks of a non-zero pattern from the partition's first
+ * sector to the end of the disk with int 13h AH=43h, printing "wrote N MiB" on serial
+ * after every MiB, until the disk is full or a write fails.  Returns the result
+ * message in %si.  Tests use it to fill the filesystem under a VM's overlay: with
+ * QEMU's default werror=enospc the guest is paused inside the int 13h call that hit
+ * ENOSPC, so the last serial line is the progress before it. */
+#define FILLER_SEGMENT 0x2000
+#define FILLER_SECTORS 64              /* 32 KiB per call; a MiB is 32 calls */
+#define FILLER_END_LBA 131072          /* build-guest.py's 64 MiB disk */
+filler_run:
+        pushw   %ax
+        pushw   %cx
+        pushw   %dx
+        pushw   %di
+        pushw   %es
+
+        /* Buffer 2000:0000, 32 KiB = 1024 copies of the 32-byte pattern line. */
+        movw    $FILLER_SEGMENT, %ax
+        movw    %ax, %es
+        xorw    %di, %di
+        movw    $(FILLER_SECTORS * 512 / 32), %dx
+1:      movw    $filler_pattern, %si
+        movw    $32, %cx
+        rep movsb
+        decw    %dx
+        jnz     1b
+
+        xorw    %cx, %cx              /* chunks written */
+2:      movl    filler_dap_lba, %eax
+        addl    $FILLER_SECTORS, %eax
+        cmpl    $FILLER_END_LBA, %eax
+        ja      7f                    /* the next chunk would pass the end */
+        movw    $FILLER_SECTORS, filler_dap_count  /* the BIOS may change it on error */
+        movw    $0x4300, %ax          /* extended write, no verify */
+        movb    boot_drive, %dl
+        movw    $filler_dap, %si
+        int     $0x13
+        jc      8f
+        addl    $FILLER_SECTORS, filler_dap_lba
+        incw    %cx
+        testw   $(1024 * 1024 / 512 / FILLER_SECTORS - 1), %cx
+        jnz     2b
+        movw    $msg_filler_wrote, %si
+        call    serial_text
+        movw    %cx, %ax
+        shrw    $5, %ax               /* 32 chunks a MiB */
+        call    serial_decimal
+        movw    $str_mib, %si
+        call    serial_line
+        jmp     2b
+
+7:      movw    $msg_filled, %si
+        jmp     9f
+8:      movw    $msg_fill_failed, %si
+9:      popw    %es
+        popw    %di
+        popw    %dx
+        popw    %cx
+        popw    %ax
+        ret
+
+/* Send the NUL-terminated string at %ds:%si, without a line end.  Keeps %si. */
+serial_text:
+        pushw   %ax
+        pushw   %si
+1:      lodsb
+        testb   %al, %al
+        jz      2f
+        call    serial_putc
+        jmp     1b
+2:      popw    %si
+        popw    %ax
+        ret
+
+/* Send %ax in decimal. */
+serial_decimal:
+        pushw   %ax
+        pushw   %bx
+        pushw   %cx
+        pushw   %dx
+        movw    $10, %bx
+        xorw    %cx, %cx
+1:      xorw    %dx, %dx
+        divw    %bx
+        pushw   %dx
+        incw    %cx
+        testw   %ax, %ax
+        jnz     1b
+2:      popw    %ax
+        addb    $'0', %al
+        call    serial_putc
+        loop    2b
+        popw    %dx
+        popw    %cx
+        popw    %bx
+        popw    %ax
+        ret
+
+filler_dap:
+        .byte   0x10, 0
+filler_dap_count:
+        .word   FILLER_SECTORS
+        .word   0x0000, FILLER_SEGMENT
+filler_dap_lba:
+        .long   WRITER_LBA, 0
+filler_pattern:
+        .ascii  "CHRONOS-GUEST bios-filler data\r\n"
+str_mib:
+        .asciz  " MiB"
+
+MESSAGE(msg_filler_wrote, "wrote ")
+MESSAGE(msg_filled, "filled the disk")
+MESSAGE(msg_fill_failed, "disk write failed")
 #endif
 
 /* ---------------------------------------------------------------- data */

@@ -34,6 +34,7 @@ PARTITION_START = 2048  # 1 MiB: the usual alignment; stage 2 lives in the gap b
 GUESTS = {
     'bios-hello': ('bios', ['GUEST_POWER']),
     'bios-writer': ('bios', ['GUEST_WRITER', 'GUEST_POWER']),
+    'bios-filler': ('bios', ['GUEST_FILLER', 'GUEST_POWER']),
     'bios-ignore-powerdown': ('bios', ['GUEST_IGNORE']),
     'bios-stopscreen': ('bios', ['GUEST_STOPSCREEN']),
     'bios-tripleflt': ('bios', ['GUEST_TRIPLEFAULT']),
