@@ -120,6 +120,7 @@ struct _ChronosVm
   gboolean       restarting;
   gboolean       internal_error;
   char          *internal_error_message;
+  char          *no_space_message;
   GError        *launch_error;
 
   /* Shutdown. */
@@ -1112,7 +1113,9 @@ finish_exit (ChronosVm *self)
       GError *error;
 
       log_text = read_log_tail (self->log_path);
-      if (self->internal_error && self->internal_error_message != NULL)
+      if (self->no_space_message != NULL)
+        error = g_error_new_literal (CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_NO_SPACE, self->no_space_message);
+      else if (self->internal_error && self->internal_error_message != NULL)
         error = g_error_new_literal (CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_ACCEL_FAILED,
                                      self->internal_error_message);
       else
@@ -1130,7 +1133,9 @@ finish_exit (ChronosVm *self)
       return;
     }
 
-  if (self->internal_error)
+  if (self->no_space_message != NULL)
+    end_vm (self, CHRONOS_VM_EXIT_REASON_CRASHED, g_strdup (self->no_space_message));
+  else if (self->internal_error)
     end_vm (self, CHRONOS_VM_EXIT_REASON_CRASHED, g_strdup (self->internal_error_message));
   else if (self->saw_shutdown && self->shutdown_guest)
     end_vm (self, CHRONOS_VM_EXIT_REASON_GUEST_SHUTDOWN, g_strdup (_ ("The guest powered off.")));
@@ -1342,6 +1347,59 @@ status_after_stop_cb (GObject      *object,
     set_state (self, CHRONOS_VM_STATE_PAUSED);
 }
 
+/* json-glib's *_member_with_default() helpers raise a critical for a member
+ * of another type; QEMU's messages are untrusted input. */
+static gboolean
+member_is_true (JsonObject *object,
+                const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_BOOLEAN &&
+         json_node_get_boolean (node);
+}
+
+static gboolean
+member_equals (JsonObject *object,
+               const char *name,
+               const char *value)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING &&
+         g_strcmp0 (json_node_get_string (node), value) == 0;
+}
+
+/* The guest wrote more than the disk under its writes holds. QEMU's default
+ * werror=enospc for the disk pauses it (QEMU 7.2: BLOCK_IO_ERROR with
+ * nospace true and action "stop", then STOP with status io-error); it
+ * cannot go on until space is freed, and a paused VM looks hung. End it
+ * and say why. */
+static void
+stop_on_no_space (ChronosVm *self)
+{
+  if (self->no_space_message != NULL || self->process_done)
+    return;
+
+  if (chronos_vm_config_get_protect_backup (self->config) && self->run_dir != NULL)
+    {
+      /* The run directory goes away with the VM; its folder stays. */
+      g_autofree char *root = g_path_get_dirname (chronos_run_dir_get_path (self->run_dir));
+
+      self->no_space_message =
+          g_strdup_printf (_ ("No space left for the virtual machine’s changes: the disk that holds %s is full. "
+                              "Chronos stopped the virtual machine; the backup is unchanged. Free some space there and start it again."),
+                           root);
+    }
+  else
+    self->no_space_message =
+        g_strdup_printf (_ ("No space left for the virtual machine’s changes: the disk that holds %s is full. "
+                            "Chronos stopped the virtual machine. Free some space there and start it again."),
+                         self->image_path);
+  self->forced = TRUE;
+  kill_process (self);
+}
+
 static void
 qmp_event_cb (ChronosQmp *qmp,
               const char *name,
@@ -1362,6 +1420,11 @@ qmp_event_cb (ChronosQmp *qmp,
       /* STOP carries no reason: ask for the run state. */
       chronos_qmp_execute_async (qmp, "query-status", NULL, self->launch_cancellable,
                                  status_after_stop_cb, ctx_new (self));
+    }
+  else if (g_str_equal (name, "BLOCK_IO_ERROR"))
+    {
+      if (member_is_true (data, "nospace") && member_equals (data, "action", "stop"))
+        stop_on_no_space (self);
     }
   else if (g_str_equal (name, "RESUME"))
     {
@@ -1719,6 +1782,7 @@ launch (ChronosVm *self)
   self->saw_shutdown = FALSE;
   self->shutdown_guest = FALSE;
   g_clear_pointer (&self->shutdown_reason, g_free);
+  g_clear_pointer (&self->no_space_message, g_free);
   g_clear_error (&self->launch_error);
   self->running_since = 0;
   if (self->accel != CHRONOS_ACCEL_KIND_UNKNOWN)
@@ -2041,6 +2105,7 @@ chronos_vm_finalize (GObject *object)
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->shutdown_reason);
   g_free (self->internal_error_message);
+  g_free (self->no_space_message);
   g_clear_error (&self->launch_error);
 
   G_OBJECT_CLASS (chronos_vm_parent_class)->finalize (object);
