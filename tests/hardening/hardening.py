@@ -239,6 +239,15 @@ class ChronosVm:
             time.sleep(0.02)
         return None
 
+    def _close(self):
+        self._out.join(5)
+        self._err.join(5)
+        # The readers are done: close our ends of the pipes now, not when the
+        # object is collected.
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if not self._out.is_alive() and not self._err.is_alive():
+                stream.close()
+
     def wait(self, timeout):
         """Exit status, or None after timeout (the process is then killed)."""
         try:
@@ -247,16 +256,14 @@ class ChronosVm:
             self.proc.kill()
             self.proc.wait()
             rc = None
-        self._out.join(5)
-        self._err.join(5)
+        self._close()
         return rc
 
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-        self._out.join(5)
-        self._err.join(5)
+        self._close()
 
     def describe(self):
         return f"stdout={self.lines} stderr={self.stderr.strip()!r}"
