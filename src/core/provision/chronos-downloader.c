@@ -34,6 +34,7 @@
 
 #include "chronos-downloader.h"
 #include "chronos-manifest.h"
+#include "chronos-sha256.h"
 
 #define BLOCK_SIZE (256 * 1024)
 #define DEFAULT_STALL_TIMEOUT_MS (30 * 1000)
@@ -485,10 +486,10 @@ typedef struct
   guint64     expected_size;
   ChronosJob *job;
 
-  GChecksum *checksum;
-  guint64    offset;      /* bytes in the part file, all hashed */
-  guint64    total;       /* the full size, when known */
-  gboolean   range_reset; /* a 416 already made us start over */
+  ChronosSha256 *hash;
+  guint64        offset;      /* bytes in the part file, all hashed */
+  guint64        total;       /* the full size, when known */
+  gboolean       range_reset; /* a 416 already made us start over */
 
   GCancellable *cancellable; /* the caller's, may be NULL */
   GCancellable *attempt_cancellable;
@@ -549,7 +550,7 @@ download_data_free (DownloadData *data)
   g_clear_object (&data->cancellable);
   g_clear_object (&data->part_file);
   g_clear_object (&data->job);
-  g_clear_pointer (&data->checksum, g_checksum_free);
+  g_clear_pointer (&data->hash, chronos_sha256_free);
   g_clear_pointer (&data->buffer, g_free);
   g_clear_error (&data->last_error);
   g_free (data);
@@ -562,7 +563,7 @@ delete_part (DownloadData *data)
 {
   g_file_delete (data->part_file, NULL, NULL);
   data->offset = 0;
-  g_checksum_reset (data->checksum);
+  chronos_sha256_reset (data->hash);
 }
 
 static void
@@ -717,7 +718,7 @@ finish_success (GTask *task)
   g_object_unref (out);
 
   attempt_cleanup (data);
-  g_task_return_pointer (task, g_strdup (g_checksum_get_string (data->checksum)), g_free);
+  g_task_return_pointer (task, chronos_sha256_get_string (data->hash), g_free);
   g_object_unref (task);
 }
 
@@ -747,7 +748,7 @@ write_cb (GObject      *object,
       return;
     }
 
-  g_checksum_update (data->checksum, data->buffer, data->pending);
+  chronos_sha256_update (data->hash, data->buffer, data->pending);
   data->offset += data->pending;
   self->bytes_received += data->pending;
   data->last_progress = g_get_monotonic_time ();
@@ -936,7 +937,7 @@ attempt_open_cb (GObject      *object,
         {
           g_debug ("%s ignored the Range request: starting over", data->url);
           data->offset = 0;
-          g_checksum_reset (data->checksum);
+          chronos_sha256_reset (data->hash);
         }
       data->total = length >= 0 ? (guint64)length : 0;
     }
@@ -1024,14 +1025,8 @@ prepare_thread (GTask        *task,
   in = g_file_read (data->part_file, cancellable, &error);
   if (in != NULL)
     {
-      gssize n;
-
-      while ((n = g_input_stream_read (G_INPUT_STREAM (in), data->buffer, BLOCK_SIZE, cancellable, &error)) > 0)
-        {
-          g_checksum_update (data->checksum, data->buffer, n);
-          data->offset += n;
-        }
-      if (n < 0)
+      if (!chronos_sha256_update_from_stream (data->hash, G_INPUT_STREAM (in), data->buffer, BLOCK_SIZE,
+                                              &data->offset, cancellable, &error))
         {
           g_task_return_error (task, g_steal_pointer (&error));
           return;
@@ -1040,7 +1035,7 @@ prepare_thread (GTask        *task,
         {
           g_debug ("%s is larger than the file: starting over", g_file_peek_path (data->part_file));
           data->offset = 0;
-          g_checksum_reset (data->checksum);
+          chronos_sha256_reset (data->hash);
         }
     }
   else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
@@ -1098,7 +1093,7 @@ prepare_cb (GObject      *object,
   if (data->expected_size > 0 && data->offset == data->expected_size)
     {
       /* Complete already (an earlier run stopped after the last byte). */
-      g_task_return_pointer (task, g_strdup (g_checksum_get_string (data->checksum)), g_free);
+      g_task_return_pointer (task, chronos_sha256_get_string (data->hash), g_free);
       g_object_unref (task);
       return;
     }
@@ -1146,7 +1141,7 @@ chronos_downloader_download_async (ChronosDownloader  *self,
   data->part_file = g_file_new_for_path (part_path);
   data->expected_size = expected_size;
   data->job = job ? g_object_ref (job) : NULL;
-  data->checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  data->hash = chronos_sha256_new ();
   data->buffer = g_malloc (BLOCK_SIZE);
   g_task_set_task_data (task, data, (GDestroyNotify)download_data_free);
 

@@ -37,6 +37,7 @@
 
 #include "chronos-paths.h"
 #include "chronos-provisioner.h"
+#include "chronos-sha256.h"
 
 #ifdef CHRONOS_PROVISION_HAVE_QEMU_HINT
 #include "chronos-qemu.h"
@@ -45,6 +46,8 @@
 #define FLATPAK_INFO "/.flatpak-info"
 /* Temporary directories older than this are leftovers of a crash. */
 #define STALE_AGE_SECONDS (60 * 60)
+/* Reads for hashing an offline bundle. */
+#define HASH_BLOCK_SIZE (256 * 1024)
 
 struct _ChronosProvisioner
 {
@@ -355,25 +358,16 @@ hash_file (const char   *path,
 {
   g_autoptr (GFile) file = g_file_new_for_path (path);
   g_autoptr (GFileInputStream) in = NULL;
-  g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
-  g_autofree guint8 *buffer = g_malloc (256 * 1024);
-  guint64            size = 0;
-  gssize             n;
+  g_autoptr (ChronosSha256) hash = chronos_sha256_new ();
+  g_autofree guint8 *buffer = g_malloc (HASH_BLOCK_SIZE);
 
   in = g_file_read (file, cancellable, error);
-  if (in == NULL)
+  if (in == NULL ||
+      !chronos_sha256_update_from_stream (hash, G_INPUT_STREAM (in), buffer, HASH_BLOCK_SIZE,
+                                          out_size, cancellable, error))
     return FALSE;
 
-  while ((n = g_input_stream_read (G_INPUT_STREAM (in), buffer, 256 * 1024, cancellable, error)) > 0)
-    {
-      g_checksum_update (checksum, buffer, n);
-      size += n;
-    }
-  if (n < 0)
-    return FALSE;
-
-  *out_size = size;
-  *out_sha256 = g_strdup (g_checksum_get_string (checksum));
+  *out_sha256 = chronos_sha256_get_string (hash);
   return TRUE;
 }
 
