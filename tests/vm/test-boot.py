@@ -8,9 +8,19 @@
 # uses its own XDG directories, hashes each backup it boots before and
 # after, and checks that no QEMU and no run directory is left behind.
 # Exit 77 (with the reason) when QEMU, the guests or chronos-vm are missing.
+#
+# CHRONOS_VM_WRAPPER, when set, is a command line (split as a shell would,
+# without expansions) that every chronos-vm here runs under; each process gets
+# its own CHRONOS_VM_WRAPPER_LOG path in its environment. build-aux/hardening.sh
+# sets it to valgrind with --log-file=%q{CHRONOS_VM_WRAPPER_LOG}: a case fails
+# when valgrind reports an error (a definite leak counts) or, for a process
+# that exited by itself, no report at all. QEMU runs natively: valgrind does
+# not follow exec.
 
 import hashlib
 import os
+import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -25,6 +35,7 @@ GUESTS = os.environ.get('CHRONOS_GUESTS_DIR', '')
 QEMU = shutil.which('qemu-system-x86_64')
 QEMU_IMG = shutil.which('qemu-img')
 QEMU_IO = shutil.which('qemu-io')
+WRAPPER = shlex.split(os.environ.get('CHRONOS_VM_WRAPPER', ''))
 
 # Generous: this runs on a busy two-core machine.
 BOOT_TIMEOUT = 120
@@ -78,6 +89,43 @@ def wait_until(predicate, timeout, what):
     raise AssertionError(f'timed out after {timeout} s waiting for {what}')
 
 
+class ChronosVmCommand:
+    """The argv and environment of one chronos-vm process, under
+    CHRONOS_VM_WRAPPER when set, and the check of the wrapper's log."""
+
+    def __init__(self, env, args, outer=()):
+        self.log = os.path.join(env.base, f'wrapper-{time.monotonic_ns()}.log')
+        self.what = [CHRONOS_VM] + list(args)
+        self.argv = list(outer) + WRAPPER + self.what
+        self.vars = dict(env.vars, CHRONOS_VM_WRAPPER_LOG=self.log) if WRAPPER else env.vars
+
+    def check(self, rc):
+        """Raise AssertionError with the log when valgrind reported errors,
+        or did not report at all for a process that exited by itself (one
+        killed by a signal ends before the report)."""
+        if not WRAPPER:
+            return
+        try:
+            with open(self.log, errors='replace') as f:
+                log = f.read()
+        except FileNotFoundError:
+            log = ''
+        summary = re.search(r'ERROR SUMMARY: (\d+) errors', log)
+        if summary is None and rc is not None and rc < 0:
+            return
+        if summary is None or int(summary.group(1)) != 0:
+            raise AssertionError(f'{WRAPPER[0]} on {self.what} (exit status {rc}) '
+                                 f'reported:\n{log or "nothing: no log at " + self.log}')
+
+
+def run_chronos_vm(env, *args):
+    """Run chronos-vm to its end; its wrapper's report is checked."""
+    command = ChronosVmCommand(env, args)
+    r = subprocess.run(command.argv, env=command.vars, capture_output=True, text=True)
+    command.check(r.returncode)
+    return r
+
+
 class Env:
     """Private XDG directories for one case."""
 
@@ -109,10 +157,11 @@ class Boot:
 
     def __init__(self, env, image, *options, wrapper=(), serial=None):
         self.serial = serial or os.path.join(env.base, f'serial-{time.monotonic_ns()}.txt')
-        argv = list(wrapper) + [CHRONOS_VM, 'boot', '--display', 'none', '--memory', '256',
-                                '--serial', self.serial] + list(options) + [image]
+        self.command = ChronosVmCommand(env, ['boot', '--display', 'none', '--memory', '256',
+                                              '--serial', self.serial] + list(options) + [image],
+                                        outer=wrapper)
         self.start_time = time.monotonic()
-        self.proc = subprocess.Popen(argv, env=env.vars, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(self.command.argv, env=self.command.vars, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         self.lines = []
         self.fields = {}
@@ -172,6 +221,7 @@ class Boot:
             raise
         self._out.join(5)
         self._err.join(5)
+        self.command.check(rc)
         return rc
 
     def kill(self):
@@ -503,8 +553,7 @@ class Errors(BootTestCase):
 
     def test_usage(self):
         for args in (['--memory', '12'], ['--accel', 'fast'], ['--display', 'tv'], []):
-            r = subprocess.run([CHRONOS_VM, 'boot'] + args + ([guest('bios-hello')] if args else []),
-                               env=self.env.vars, capture_output=True, text=True)
+            r = run_chronos_vm(self.env, 'boot', *args, *([guest('bios-hello')] if args else []))
             self.assertEqual(r.returncode, 2, (args, r.stderr))
 
 
