@@ -178,6 +178,9 @@ typedef struct
   guint64             max_bytes;
   guint               max_ratio;
   ChronosDownloader **downloader_out;
+  guint               retry_delay_ms; /* 0: 10 ms */
+  GSourceFunc         poll;           /* called every 5 ms while the install runs */
+  gpointer            poll_data;
 } InstallOptions;
 
 /* Runs one install to the end; returns its error (NULL on success) and
@@ -204,7 +207,8 @@ run_install (Fixture              *f,
   g_assert_no_error (error);
   provisioner = chronos_provisioner_new (manifest);
   chronos_provisioner_set_destination (provisioner, f->dest);
-  chronos_downloader_set_retries (chronos_provisioner_get_downloader (provisioner), options->retries, 10);
+  chronos_downloader_set_retries (chronos_provisioner_get_downloader (provisioner), options->retries,
+                                  options->retry_delay_ms ? options->retry_delay_ms : 10);
   chronos_downloader_set_stall_timeout_ms (chronos_provisioner_get_downloader (provisioner),
                                            options->stall_ms ? options->stall_ms : 5000);
   chronos_extractor_set_limits (chronos_provisioner_get_extractor (provisioner),
@@ -227,7 +231,12 @@ run_install (Fixture              *f,
 
   chronos_provisioner_install_async (provisioner, plan, job, cancellable, install_cb, &run);
   if (!run.done)
-    g_main_loop_run (loop);
+    {
+      guint poll_id = options->poll ? g_timeout_add (5, options->poll, options->poll_data) : 0;
+
+      g_main_loop_run (loop);
+      g_clear_handle_id (&poll_id, g_source_remove);
+    }
   g_signal_handlers_disconnect_by_data (job, &run);
 
   if (run.error == NULL)
@@ -704,6 +713,94 @@ test_bad_part (Fixture      *f,
   assert_installed (f, "1.0", sha);
 }
 
+/* A part an earlier run left, changed since (here one byte): the resume
+ * re-reads it, so the final hash is over what is on disk and catches it. */
+static void
+test_tampered_part (Fixture      *f,
+                    gconstpointer data)
+{
+  g_autofree char *sha = NULL;
+  guint64          size;
+  g_autofree char *bundle = make_bundle (f, "tar.zst", "1.0", &sha, &size);
+  g_autofree char *manifest = serve_bundle (f, bundle, "/q.tar.zst", TEST_SERVE_TRUNCATE_ONCE, "tar.zst", "1.0", size, sha);
+  g_autofree char *part = g_build_filename (f->parent, "q.tar.zst.part", NULL);
+  g_autofree char *contents = NULL;
+  gsize            length;
+  InstallOptions   once = { .retries = 0 };
+  g_autoptr (GError) error = run_install (f, manifest, &once, NULL);
+
+  g_assert_error (error, CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_NETWORK);
+  assert_nothing_left (f, "q.tar.zst.part");
+
+  g_assert_true (g_file_get_contents (part, &contents, &length, NULL));
+  g_assert_cmpuint (length, ==, size / 2);
+  contents[length / 2] ^= 0x01;
+  g_assert_true (g_file_set_contents (part, contents, length, NULL));
+
+  /* Resumed with Range (only the second half travels), and refused. */
+  g_clear_error (&error);
+  error = run_install (f, manifest, NULL, NULL);
+  g_assert_error (error, CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_CHECKSUM_MISMATCH);
+  g_assert_cmpuint (test_server_range_requests (f->server, "/q.tar.zst"), ==, 1);
+  g_assert_cmpuint (test_server_bytes_sent (f->server, "/q.tar.zst"), ==, size);
+  assert_nothing_left (f, NULL);
+
+  g_clear_error (&error);
+  error = run_install (f, manifest, NULL, NULL);
+  g_assert_no_error (error);
+  assert_installed (f, "1.0", sha);
+}
+
+typedef struct
+{
+  const char *part;
+  guint64     size;
+  gboolean    done;
+} GrowPart;
+
+/* Appends to the part once it holds @size bytes. */
+static gboolean
+grow_part_cb (gpointer user_data)
+{
+  GrowPart *grow = user_data;
+  GStatBuf  st;
+  FILE     *fp;
+
+  if (grow->done || g_stat (grow->part, &st) != 0 || (guint64)st.st_size != grow->size)
+    return G_SOURCE_CONTINUE;
+
+  fp = g_fopen (grow->part, "ab");
+  g_assert_nonnull (fp);
+  g_assert_cmpint (fputs ("junk", fp), >=, 0);
+  g_assert_cmpint (fclose (fp), ==, 0);
+  grow->done = TRUE;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Within one run, the retry would append after bytes that were never
+ * hashed; it notices that the part is no longer the size it hashed and
+ * starts over, so the file that is extracted is the file that was hashed. */
+static void
+test_part_grew (Fixture      *f,
+                gconstpointer data)
+{
+  g_autofree char *sha = NULL;
+  guint64          size;
+  g_autofree char *bundle = make_bundle (f, "tar.zst", "1.0", &sha, &size);
+  g_autofree char *manifest = serve_bundle (f, bundle, "/q.tar.zst", TEST_SERVE_TRUNCATE_ONCE, "tar.zst", "1.0", size, sha);
+  g_autofree char *part = g_build_filename (f->parent, "q.tar.zst.part", NULL);
+  GrowPart         grow = { .part = part, .size = size / 2 };
+  InstallOptions   options = { .retries = 1, .retry_delay_ms = 500, .poll = grow_part_cb, .poll_data = &grow };
+  g_autoptr (GError) error = run_install (f, manifest, &options, NULL);
+
+  g_assert_no_error (error);
+  g_assert_true (grow.done);
+  /* Cut short; resumed, but the part had changed; then from the start. */
+  g_assert_cmpuint (test_server_requests (f->server, "/q.tar.zst"), ==, 3);
+  g_assert_cmpuint (test_server_range_requests (f->server, "/q.tar.zst"), ==, 1);
+  assert_installed (f, "1.0", sha);
+}
+
 static void
 test_cancel_download (Fixture      *f,
                       gconstpointer data)
@@ -1122,6 +1219,8 @@ main (int   argc,
   ADD ("resume/retry", test_resume_retry, NULL);
   ADD ("resume/ignored-range", test_ignore_range, NULL);
   ADD ("resume/bad-part", test_bad_part, NULL);
+  ADD ("resume/tampered-part", test_tampered_part, NULL);
+  ADD ("resume/part-grew", test_part_grew, NULL);
   ADD ("cancel/download", test_cancel_download, NULL);
   ADD ("cancel/extract", test_cancel_extract, NULL);
   ADD ("install/interrupted-update", test_interrupted_update, NULL);

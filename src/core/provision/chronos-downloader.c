@@ -3,15 +3,20 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * libsoup 3.2 has no "got-body-data" signal, so the body stream is read in
- * a loop: each block goes into the SHA-256 and then into NAME.part, and
- * the job learns the byte count. Nothing blocks the main thread except
- * opening and closing local files.
+ * a loop on the main thread, into one of a few 256 KiB blocks. A writer
+ * thread appends each block to NAME.part and then adds it to the SHA-256,
+ * in order, while the next blocks come in (hashing is most of the CPU time
+ * of a download); the job learns the byte count as blocks come back. The
+ * hash covers exactly the bytes written, so it is the verification: the
+ * file is not read again. Nothing blocks the main thread except opening
+ * and closing local files.
  *
  * What happens to NAME.part:
  *  - a network failure (refused, reset, closed early, stalled, 5xx) keeps
  *    it, so the next attempt (a retry, a mirror, or the next run) resumes
  *    with a Range request. An existing part is hashed first, so the final
- *    SHA-256 always covers the whole file;
+ *    SHA-256 always covers the whole file; a retry in the same run appends
+ *    only while the part's size is still the count of bytes hashed;
  *  - a 200 answer to a Range request means the server ignored the range:
  *    the part is truncated and the download starts over;
  *  - cancellation, a local write error (disk full) or an answer that can
@@ -37,6 +42,9 @@
 #include "chronos-sha256.h"
 
 #define BLOCK_SIZE (256 * 1024)
+/* Blocks between the socket and the disk: while the writer thread writes
+ * and hashes some, the main thread receives into the others. */
+#define N_BLOCKS 4
 #define DEFAULT_STALL_TIMEOUT_MS (30 * 1000)
 #define DEFAULT_RETRIES 3
 #define DEFAULT_FIRST_DELAY_MS 1000
@@ -477,6 +485,15 @@ typedef enum
   FAILURE_FATAL,    /* stop now */
 } FailureKind;
 
+/* How the receiving of an attempt ended; acted on once the writer is idle. */
+typedef enum
+{
+  ENDING_NONE,
+  ENDING_FAILED,   /* end_error, end_kind */
+  ENDING_COMPLETE, /* every byte received */
+  ENDING_WRITE,    /* write_error */
+} Ending;
+
 typedef struct
 {
   GStrv       urls;
@@ -504,14 +521,102 @@ typedef struct
   char          *url;
   GInputStream  *body;
   GOutputStream *out;
-  guint8        *buffer;
-  gssize         pending;
   GError        *last_error;
+
+  /* The writer thread owns out and hash while it runs; the main thread
+   * receives, and learns what was written from write_done_cb. */
+  GMainContext *context;
+  guint8       *blocks[N_BLOCKS];
+  guint8       *free_blocks[N_BLOCKS];
+  guint         n_free;
+  guint8       *reading;   /* the block a read is filling */
+  guint         in_flight; /* blocks handed to the writer */
+  guint64       queued;    /* their bytes */
+  GThread      *writer;
+  GAsyncQueue  *to_writer;
+  Ending        ending;
+  GError       *end_error;
+  FailureKind   end_kind;
+  GError       *write_error;
 } DownloadData;
+
+typedef struct
+{
+  GTask   *task;
+  guint8  *block;
+  gsize    length;
+  gboolean written; /* and hashed */
+  GError  *error;
+} WriteRequest;
+
+/* Pushed after the last request: the writer returns. */
+static WriteRequest stop_writer_request;
+
+static gboolean write_done_cb (gpointer user_data);
+
+static gpointer
+writer_thread (gpointer user_data)
+{
+  DownloadData *data = user_data;
+  WriteRequest *request;
+  GSource      *source;
+  gboolean      failed = FALSE;
+
+  while ((request = g_async_queue_pop (data->to_writer)) != &stop_writer_request)
+    {
+      /* No cancellable: a block is written whole or not at all, so that
+       * the part holds exactly the bytes that were hashed. After a
+       * failure nothing more is written. */
+      if (!failed)
+        {
+          request->written = g_output_stream_write_all (data->out, request->block, request->length,
+                                                        NULL, NULL, &request->error);
+          if (request->written)
+            chronos_sha256_update (data->hash, request->block, request->length);
+          else
+            failed = TRUE;
+        }
+
+      /* Not g_main_context_invoke (): it would run the callback right here
+       * whenever this thread can acquire the context (between two
+       * iterations of a loop on the default context). */
+      source = g_idle_source_new ();
+      g_source_set_priority (source, G_PRIORITY_DEFAULT);
+      g_source_set_callback (source, write_done_cb, request, NULL);
+      g_source_set_static_name (source, "[chronos] download block written");
+      g_source_attach (source, data->context);
+      g_source_unref (source);
+    }
+
+  return NULL;
+}
+
+static void
+start_writer (DownloadData *data)
+{
+  g_assert (data->writer == NULL);
+
+  data->to_writer = g_async_queue_new ();
+  data->writer = g_thread_new ("chronos-download", writer_thread, data);
+}
+
+/* Only with no block in flight, so the join does not wait on the disk. */
+static void
+stop_writer (DownloadData *data)
+{
+  if (data->writer == NULL)
+    return;
+
+  g_assert (data->in_flight == 0);
+  g_async_queue_push (data->to_writer, &stop_writer_request);
+  g_thread_join (g_steal_pointer (&data->writer));
+  g_clear_pointer (&data->to_writer, g_async_queue_unref);
+}
 
 static void
 attempt_cleanup (DownloadData *data)
 {
+  stop_writer (data);
   if (data->stall_source != NULL)
     {
       g_source_destroy (data->stall_source);
@@ -551,8 +656,12 @@ download_data_free (DownloadData *data)
   g_clear_object (&data->part_file);
   g_clear_object (&data->job);
   g_clear_pointer (&data->hash, chronos_sha256_free);
-  g_clear_pointer (&data->buffer, g_free);
+  for (guint i = 0; i < N_BLOCKS; i++)
+    g_free (data->blocks[i]);
+  g_clear_pointer (&data->context, g_main_context_unref);
   g_clear_error (&data->last_error);
+  g_clear_error (&data->end_error);
+  g_clear_error (&data->write_error);
   g_free (data);
 }
 
@@ -691,14 +800,17 @@ stall_check_cb (gpointer user_data)
 static GError *
 stall_error (DownloadData *data)
 {
-  g_autofree char *done = g_format_size (data->offset);
+  g_autofree char *done = g_format_size (data->offset + data->queued);
 
   return g_error_new (CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_STALLED,
                       _ ("The server sent nothing for too long while downloading %s (after %s)."),
                       data->urls[data->url_index], done);
 }
 
-static void read_next (GTask *task);
+static void pump (GTask *task);
+static void read_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data);
 
 static void
 finish_success (GTask *task)
@@ -722,40 +834,114 @@ finish_success (GTask *task)
   g_object_unref (task);
 }
 
+/* Receiving stops; what happens next waits until the writer is idle. The
+ * first reason wins, except that a failed write beats them all. */
 static void
-write_cb (GObject      *object,
-          GAsyncResult *result,
-          gpointer      user_data)
+end_attempt (GTask      *task,
+             GError     *error,
+             FailureKind kind)
 {
-  GTask             *task = user_data;
-  ChronosDownloader *self = g_task_get_source_object (task);
-  DownloadData      *data = g_task_get_task_data (task);
-  g_autoptr (GError) error = NULL;
+  DownloadData *data = g_task_get_task_data (task);
 
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, &error))
+  if (data->ending == ENDING_NONE)
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        attempt_failed (task, g_steal_pointer (&error), FAILURE_FATAL);
-      else
-        attempt_failed (task,
-                        g_error_new (CHRONOS_PROVISION_ERROR,
-                                     g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE)
-                                         ? CHRONOS_PROVISION_ERROR_NO_SPACE
-                                         : CHRONOS_PROVISION_ERROR_FAILED,
-                                     _ ("Could not write the download to %s: %s."),
-                                     g_file_peek_path (data->part_file), error->message),
-                        FAILURE_FATAL);
+      data->ending = ENDING_FAILED;
+      data->end_error = error;
+      data->end_kind = kind;
+    }
+  else
+    g_clear_error (&error);
+
+  pump (task);
+}
+
+/* In the main thread: a block is back from the writer. */
+static gboolean
+write_done_cb (gpointer user_data)
+{
+  WriteRequest *request = user_data;
+  GTask        *task = request->task;
+  DownloadData *data = g_task_get_task_data (task);
+
+  data->in_flight--;
+  data->queued -= request->length;
+  data->free_blocks[data->n_free++] = request->block;
+
+  if (request->written)
+    {
+      data->offset += request->length;
+      data->last_progress = g_get_monotonic_time ();
+      if (data->job != NULL)
+        chronos_job_update_bytes (data->job, data->offset, data->total ? data->total : data->expected_size);
+    }
+  else if (request->error != NULL && data->write_error == NULL)
+    data->write_error = g_steal_pointer (&request->error);
+
+  g_clear_error (&request->error);
+  g_free (request);
+
+  pump (task);
+  g_object_unref (task);
+  return G_SOURCE_REMOVE;
+}
+
+/* Moves the attempt on: the next read into a free block, or, once the
+ * receiving has ended and the writer is idle, the end of the attempt. */
+static void
+pump (GTask *task)
+{
+  DownloadData *data = g_task_get_task_data (task);
+
+  if (data->reading != NULL)
+    return; /* read_cb calls again */
+
+  if (data->write_error != NULL)
+    data->ending = ENDING_WRITE;
+
+  if (data->ending != ENDING_NONE)
+    {
+      g_autoptr (GError) error = NULL;
+
+      if (data->in_flight > 0)
+        return; /* write_done_cb calls again */
+
+      stop_writer (data);
+      error = g_steal_pointer (&data->end_error);
+      switch (data->ending)
+        {
+        case ENDING_WRITE:
+          {
+            g_autoptr (GError) write_error = g_steal_pointer (&data->write_error);
+
+            attempt_failed (task,
+                            g_error_new (CHRONOS_PROVISION_ERROR,
+                                         g_error_matches (write_error, G_IO_ERROR, G_IO_ERROR_NO_SPACE)
+                                             ? CHRONOS_PROVISION_ERROR_NO_SPACE
+                                             : CHRONOS_PROVISION_ERROR_FAILED,
+                                         _ ("Could not write the download to %s: %s."),
+                                         g_file_peek_path (data->part_file), write_error->message),
+                            FAILURE_FATAL);
+          }
+          break;
+        case ENDING_FAILED:
+          attempt_failed (task, g_steal_pointer (&error), data->end_kind);
+          break;
+        case ENDING_COMPLETE:
+          finish_success (task);
+          break;
+        case ENDING_NONE:
+        default:
+          g_assert_not_reached ();
+        }
       return;
     }
 
-  chronos_sha256_update (data->hash, data->buffer, data->pending);
-  data->offset += data->pending;
-  self->bytes_received += data->pending;
-  data->last_progress = g_get_monotonic_time ();
-  if (data->job != NULL)
-    chronos_job_update_bytes (data->job, data->offset, data->total ? data->total : data->expected_size);
+  if (data->n_free == 0)
+    return; /* write_done_cb calls again */
 
-  read_next (task);
+  data->reading = data->free_blocks[--data->n_free];
+  g_input_stream_read_async (data->body, data->reading, BLOCK_SIZE, G_PRIORITY_DEFAULT,
+                             data->attempt_cancellable, read_cb, task);
 }
 
 static void
@@ -763,90 +949,107 @@ read_cb (GObject      *object,
          GAsyncResult *result,
          gpointer      user_data)
 {
-  GTask        *task = user_data;
-  DownloadData *data = g_task_get_task_data (task);
+  GTask             *task = user_data;
+  ChronosDownloader *self = g_task_get_source_object (task);
+  DownloadData      *data = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
-  gssize n;
+  guint8       *block = g_steal_pointer (&data->reading);
+  guint64       received = data->offset + data->queued;
+  WriteRequest *request;
+  gssize        n;
 
   n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, &error);
+  if (n <= 0)
+    data->free_blocks[data->n_free++] = block;
+
   if (n < 0)
     {
       if (data->stalled)
-        attempt_failed (task, stall_error (data), FAILURE_RETRY);
+        end_attempt (task, stall_error (data), FAILURE_RETRY);
       else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        attempt_failed (task, g_steal_pointer (&error), FAILURE_FATAL);
+        end_attempt (task, g_steal_pointer (&error), FAILURE_FATAL);
       else if (error->domain != G_TLS_ERROR && data->total > 0)
         {
           /* libsoup says "Connection terminated unexpectedly": say how far it got. */
-          g_autofree char *got = g_format_size (data->offset);
+          g_autofree char *got = g_format_size (received);
           g_autofree char *want = g_format_size (data->total);
 
-          attempt_failed (task,
-                          g_error_new (CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_NETWORK,
-                                       _ ("The connection to the server closed after %s of %s while downloading %s (%s)."),
-                                       got, want, data->url, error->message),
-                          FAILURE_RETRY);
+          end_attempt (task,
+                       g_error_new (CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_NETWORK,
+                                    _ ("The connection to the server closed after %s of %s while downloading %s (%s)."),
+                                    got, want, data->url, error->message),
+                       FAILURE_RETRY);
         }
       else
         {
           GError *e = network_error (data->url, error);
-          attempt_failed (task, e, e->code == CHRONOS_PROVISION_ERROR_TLS ? FAILURE_NEXT_URL : FAILURE_RETRY);
+          end_attempt (task, e, e->code == CHRONOS_PROVISION_ERROR_TLS ? FAILURE_NEXT_URL : FAILURE_RETRY);
         }
       return;
     }
 
   if (n == 0)
     {
-      if (data->total > 0 && data->offset < data->total)
+      if (data->total > 0 && received < data->total)
         {
-          g_autofree char *got = g_format_size (data->offset);
+          g_autofree char *got = g_format_size (received);
           g_autofree char *want = g_format_size (data->total);
 
-          attempt_failed (task,
-                          g_error_new (CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_NETWORK,
-                                       _ ("The connection to the server closed after %s of %s while downloading %s."),
-                                       got, want, data->url),
-                          FAILURE_RETRY);
+          end_attempt (task,
+                       g_error_new (CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_NETWORK,
+                                    _ ("The connection to the server closed after %s of %s while downloading %s."),
+                                    got, want, data->url),
+                       FAILURE_RETRY);
           return;
         }
-      if (data->expected_size > 0 && data->offset != data->expected_size)
+      if (data->expected_size > 0 && received != data->expected_size)
         {
-          attempt_failed (task,
-                          g_error_new (CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_SIZE_MISMATCH,
-                                       _ ("%s has %llu bytes, but the manifest says %llu."),
-                                       data->url, (unsigned long long)data->offset,
-                                       (unsigned long long)data->expected_size),
-                          FAILURE_NEXT_URL);
+          end_attempt (task,
+                       g_error_new (CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_SIZE_MISMATCH,
+                                    _ ("%s has %llu bytes, but the manifest says %llu."),
+                                    data->url, (unsigned long long)received,
+                                    (unsigned long long)data->expected_size),
+                       FAILURE_NEXT_URL);
           return;
         }
-      finish_success (task);
+      data->ending = ENDING_COMPLETE;
+      pump (task);
       return;
     }
 
-  if ((data->total > 0 && data->offset + n > data->total) ||
-      (data->expected_size > 0 && data->offset + n > data->expected_size))
+  if (data->write_error != NULL)
     {
-      attempt_failed (task,
-                      g_error_new (CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_SIZE_MISMATCH,
-                                   _ ("%s is larger than the %llu bytes the manifest says."),
-                                   data->url,
-                                   (unsigned long long)(data->expected_size ? data->expected_size : data->total)),
-                      FAILURE_NEXT_URL);
+      /* The writer failed while this block came in: pump ends the attempt. */
+      data->free_blocks[data->n_free++] = block;
+      pump (task);
       return;
     }
 
-  data->pending = n;
-  g_output_stream_write_all_async (data->out, data->buffer, n, G_PRIORITY_DEFAULT,
-                                   data->attempt_cancellable, write_cb, task);
-}
+  if ((data->total > 0 && received + n > data->total) ||
+      (data->expected_size > 0 && received + n > data->expected_size))
+    {
+      data->free_blocks[data->n_free++] = block;
+      end_attempt (task,
+                   g_error_new (CHRONOS_PROVISION_ERROR, CHRONOS_PROVISION_ERROR_SIZE_MISMATCH,
+                                _ ("%s is larger than the %llu bytes the manifest says."),
+                                data->url,
+                                (unsigned long long)(data->expected_size ? data->expected_size : data->total)),
+                   FAILURE_NEXT_URL);
+      return;
+    }
 
-static void
-read_next (GTask *task)
-{
-  DownloadData *data = g_task_get_task_data (task);
+  self->bytes_received += n;
+  data->last_progress = g_get_monotonic_time ();
 
-  g_input_stream_read_async (data->body, data->buffer, BLOCK_SIZE, G_PRIORITY_DEFAULT,
-                             data->attempt_cancellable, read_cb, task);
+  request = g_new0 (WriteRequest, 1);
+  request->task = g_object_ref (task);
+  request->block = block;
+  request->length = n;
+  data->in_flight++;
+  data->queued += n;
+  g_async_queue_push (data->to_writer, request);
+
+  pump (task);
 }
 
 static void
@@ -877,8 +1080,28 @@ part_opened_cb (GObject      *object,
       return;
     }
 
+  if (data->offset > 0)
+    {
+      /* Appending is right only while the part holds exactly the bytes
+       * that were hashed; a part that changed size since starts over. */
+      g_autoptr (GFileInfo) info = g_file_output_stream_query_info (out, G_FILE_ATTRIBUTE_STANDARD_SIZE, NULL, NULL);
+
+      if (info == NULL || (guint64)g_file_info_get_size (info) != data->offset)
+        {
+          g_debug ("%s changed since it was hashed: starting over", g_file_peek_path (data->part_file));
+          g_output_stream_close (G_OUTPUT_STREAM (out), NULL, NULL);
+          g_object_unref (out);
+          attempt_cleanup (data);
+          delete_part (data);
+          start_attempt (task);
+          return;
+        }
+    }
+
   data->out = G_OUTPUT_STREAM (out);
-  read_next (task);
+  data->ending = ENDING_NONE;
+  start_writer (data);
+  pump (task);
 }
 
 static void
@@ -1025,7 +1248,7 @@ prepare_thread (GTask        *task,
   in = g_file_read (data->part_file, cancellable, &error);
   if (in != NULL)
     {
-      if (!chronos_sha256_update_from_stream (data->hash, G_INPUT_STREAM (in), data->buffer, BLOCK_SIZE,
+      if (!chronos_sha256_update_from_stream (data->hash, G_INPUT_STREAM (in), data->blocks[0], BLOCK_SIZE,
                                               &data->offset, cancellable, &error))
         {
           g_task_return_error (task, g_steal_pointer (&error));
@@ -1142,7 +1365,13 @@ chronos_downloader_download_async (ChronosDownloader  *self,
   data->expected_size = expected_size;
   data->job = job ? g_object_ref (job) : NULL;
   data->hash = chronos_sha256_new ();
-  data->buffer = g_malloc (BLOCK_SIZE);
+  data->context = g_main_context_ref_thread_default ();
+  for (guint i = 0; i < N_BLOCKS; i++)
+    {
+      data->blocks[i] = g_malloc (BLOCK_SIZE);
+      data->free_blocks[i] = data->blocks[i];
+    }
+  data->n_free = N_BLOCKS;
   g_task_set_task_data (task, data, (GDestroyNotify)download_data_free);
 
   /* Every address is checked before any connection is made. */
