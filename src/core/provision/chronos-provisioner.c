@@ -5,17 +5,22 @@
  * The provisioner turns a manifest component into an installed QEMU:
  *
  *   plan        what, from where, how large, to where (shown before asking)
- *   Downloading NAME.part next to the destination (ChronosDownloader)
- *   Verifying   size and SHA-256 against the compiled-in manifest
+ *   Downloading NAME.part next to the destination (ChronosDownloader),
+ *               hashed as it is written
+ *   Verifying   size and that SHA-256 against the compiled-in manifest
+ *               (an offline bundle is hashed here)
  *   Extracting  into DEST_PARENT/.DEST.tmp-XXXXXX (ChronosExtractor)
- *   Installing  check the named files, write chronos-install.json, then
+ *   Installing  check the named files, write chronos-install.json, remove
+ *               the download, fsync every file and folder of the new
+ *               install (so that a power cut cannot leave the destination
+ *               naming files whose data never reached the disk), then
  *               swap the new install with the old one in one step
  *               (renameat2 RENAME_EXCHANGE on Linux), so the destination
  *               always names a complete install; where the system cannot
  *               (Windows, old kernels, some file systems): rename the old
  *               install aside, the new one into place (the old one is
  *               restored if that fails, or by the next run after a kill
- *               in between). Then remove the old one.
+ *               in between). Then fsync the parent and remove the old one.
  *
  * A half-done install is never visible under the destination's name: all
  * work happens in the temporary directory, which is removed on any failure
@@ -27,13 +32,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
-#if defined(__linux__)
-#include <fcntl.h> /* AT_FDCWD */
-#endif
 
 #include "chronos-paths.h"
 #include "chronos-provisioner.h"
@@ -321,9 +324,16 @@ chronos_provisioner_plan (ChronosProvisioner *self,
  * File helpers (called from worker threads)
  * ------------------------------------------------------------------------ */
 
-/* Removes a tree without following symbolic links. */
+typedef gboolean (*VisitFunc) (const char     *path,
+                               const GStatBuf *st);
+
+/* Visits everything under @path, without following symbolic links, each
+ * folder after what it holds. Stops at the first failure unless
+ * @keep_going; a path that does not exist counts as done. */
 static gboolean
-remove_tree (const char *path)
+walk_tree (const char *path,
+           VisitFunc   visit,
+           gboolean    keep_going)
 {
   GStatBuf st;
 
@@ -335,18 +345,72 @@ remove_tree (const char *path)
       g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
       const char *name;
 
-      if (dir != NULL)
+      if (dir == NULL && !keep_going)
+        return FALSE;
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
         {
-          while ((name = g_dir_read_name (dir)) != NULL)
-            {
-              g_autofree char *child = g_build_filename (path, name, NULL);
-              remove_tree (child);
-            }
+          g_autofree char *child = g_build_filename (path, name, NULL);
+
+          if (!walk_tree (child, visit, keep_going) && !keep_going)
+            return FALSE;
         }
-      return g_rmdir (path) == 0;
     }
 
-  return g_remove (path) == 0;
+  return visit (path, &st);
+}
+
+static gboolean
+remove_visit (const char     *path,
+              const GStatBuf *st)
+{
+  return S_ISDIR (st->st_mode) ? g_rmdir (path) == 0 : g_remove (path) == 0;
+}
+
+/* Removes a tree without following symbolic links. */
+static gboolean
+remove_tree (const char *path)
+{
+  return walk_tree (path, remove_visit, TRUE);
+}
+
+/* Writes a file's data, or a folder's entries, to the disk (errno set on
+ * failure). Windows cannot open folders for that; NTFS journals their
+ * entries itself. */
+static gboolean
+sync_visit (const char     *path,
+            const GStatBuf *st)
+{
+  int fd;
+  int saved;
+
+  if (!S_ISREG (st->st_mode) && !S_ISDIR (st->st_mode))
+    return TRUE;
+#ifdef G_OS_WIN32
+  if (S_ISDIR (st->st_mode))
+    return TRUE;
+  fd = g_open (path, O_WRONLY | O_BINARY, 0);
+#else
+  fd = g_open (path, O_RDONLY | (S_ISDIR (st->st_mode) ? O_DIRECTORY : 0), 0);
+#endif
+  if (fd < 0)
+    return FALSE;
+  if (g_fsync (fd) != 0)
+    {
+      saved = errno;
+      g_close (fd, NULL);
+      errno = saved;
+      return FALSE;
+    }
+  return g_close (fd, NULL);
+}
+
+/* Makes a new install durable before its name is switched: otherwise a
+ * power cut soon after could leave the destination naming files whose
+ * data never reached the disk, with the previous install already gone. */
+static gboolean
+sync_tree (const char *path)
+{
+  return walk_tree (path, sync_visit, FALSE);
 }
 
 static gboolean
@@ -605,7 +669,24 @@ swap_thread (GTask        *task,
   g_autofree char *parent = g_path_get_dirname (dest);
   g_autofree char *name = g_path_get_basename (dest);
   g_autofree char *old = NULL;
+  GStatBuf         st;
   int              saved;
+
+  /* The verified download is done with; removed first, its pages are
+   * dropped rather than written out along with the install. */
+  if (data->delete_archive)
+    g_remove (data->archive_path);
+
+  if (!sync_tree (data->temp_dir))
+    {
+      saved = errno;
+      g_set_error (&data->error, CHRONOS_PROVISION_ERROR,
+                   saved == ENOSPC ? CHRONOS_PROVISION_ERROR_NO_SPACE : CHRONOS_PROVISION_ERROR_INSTALL_FAILED,
+                   _ ("Could not write the new QEMU to the disk in %s: %s. The previous QEMU was kept."),
+                   parent, g_strerror (saved));
+      g_task_return_boolean (task, FALSE);
+      return;
+    }
 
   recover_leftovers (parent, name, dest, data->temp_dir);
 
@@ -666,10 +747,11 @@ swap_thread (GTask        *task,
   /* The new install is in place: the temporary directory is gone. */
   g_clear_pointer (&data->temp_dir, g_free);
 installed:
+  /* The switch itself is on the disk before success is reported. */
+  if (g_lstat (parent, &st) != 0 || !sync_visit (parent, &st))
+    g_warning ("Could not write %s to the disk: %s", parent, g_strerror (errno));
   if (old != NULL && !remove_tree (old))
     g_warning ("Could not remove the previous QEMU in %s", old);
-  if (data->delete_archive)
-    g_remove (data->archive_path);
 
   g_task_return_boolean (task, TRUE);
 }
