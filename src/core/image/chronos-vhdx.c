@@ -1864,6 +1864,35 @@ bat_entry (ChronosVhdx *self,
   return TRUE;
 }
 
+/* How many of the @length bytes at virtual @offset, which lie in a fully
+ * present block stored at @file_offset, are stored back to back in the
+ * file, the following blocks included (images are mostly written in
+ * order): one pread or sendfile instead of one a block. Only with the BAT
+ * in memory; check_bat() made sure each block lies inside the file. */
+static guint64
+contiguous_length (ChronosVhdx *self,
+                   guint64      offset,
+                   guint64      length,
+                   guint64      file_offset)
+{
+  guint64 block = offset / self->block_size;
+  guint64 run = MIN (length, self->block_size - offset % self->block_size);
+  guint64 next_file = file_offset + self->block_size;
+
+  while (run < length && self->bat != NULL)
+    {
+      guint64 entry;
+
+      block++;
+      entry = le64 (self->bat + (block + block / self->chunk_ratio) * 8);
+      if ((entry & 7) != PAYLOAD_FULLY_PRESENT || (entry & ~(guint64)0xFFFFF) != next_file)
+        break;
+      run = MIN (length, run + self->block_size);
+      next_file += self->block_size;
+    }
+  return run;
+}
+
 /* Reads [offset, offset + length) of a partially present block: the sector
  * bitmap of the block's chunk says, one bit per logical sector (bit set =
  * the sector is in this file), which runs come from @file_offset in this
@@ -1986,6 +2015,7 @@ chronos_vhdx_read_through (ChronosVhdx        *self,
       switch (entry & 7)
         {
         case PAYLOAD_FULLY_PRESENT:
+          n = (gsize)contiguous_length (self, offset, length, file_offset);
           if (file_offset + in_block + n > self->effective_size)
             {
               g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_CORRUPT,
@@ -2052,6 +2082,97 @@ chronos_vhdx_read (ChronosVhdx *self,
                    GError     **error)
 {
   return chronos_vhdx_read_through (self, buffer, offset, length, NULL, NULL, error);
+}
+
+gboolean
+chronos_vhdx_map (ChronosVhdx       *self,
+                  guint64            offset,
+                  guint64            length,
+                  ChronosVhdxExtent *extent,
+                  GError           **error)
+{
+  gboolean as_on_disk;
+  guint64  block, in_block, entry, file_offset, n;
+
+  g_return_val_if_fail (CHRONOS_IS_VHDX (self), FALSE);
+  g_return_val_if_fail (extent != NULL, FALSE);
+
+  /* Bytes the replayed log changes or adds come only from file_read(). */
+  as_on_disk = self->overlay_zeros->len == 0 && g_hash_table_size (self->overlay_sectors) == 0;
+
+  if (length == 0 || offset > self->virtual_size || length > self->virtual_size - offset)
+    {
+      g_set_error (error, CHRONOS_IMAGE_ERROR, CHRONOS_IMAGE_ERROR_IO,
+                   _ ("Cannot read %llu bytes at byte %llu: the virtual disk is only %llu bytes."),
+                   (unsigned long long)length, (unsigned long long)offset,
+                   (unsigned long long)self->virtual_size);
+      return FALSE;
+    }
+
+  block = offset / self->block_size;
+  in_block = offset % self->block_size;
+  n = MIN (length, self->block_size - in_block);
+  if (!bat_entry (self, block + block / self->chunk_ratio, &entry, error))
+    return FALSE;
+  file_offset = entry & ~(guint64)0xFFFFF;
+
+  extent->file_offset = 0;
+  switch (entry & 7)
+    {
+    case PAYLOAD_FULLY_PRESENT:
+      n = contiguous_length (self, offset, length, file_offset);
+      if (as_on_disk && file_offset + in_block + n <= self->file_size)
+        {
+          extent->kind = CHRONOS_VHDX_EXTENT_DATA;
+          extent->file_offset = file_offset + in_block;
+        }
+      else
+        extent->kind = CHRONOS_VHDX_EXTENT_OTHER;
+      break;
+
+    case PAYLOAD_NOT_PRESENT:
+      extent->kind = self->has_parent ? CHRONOS_VHDX_EXTENT_PARENT : CHRONOS_VHDX_EXTENT_ZERO;
+      break;
+
+    case PAYLOAD_UNDEFINED:
+    case PAYLOAD_ZERO:
+    case PAYLOAD_UNMAPPED:
+      extent->kind = CHRONOS_VHDX_EXTENT_ZERO;
+      break;
+
+    case PAYLOAD_PARTIALLY_PRESENT:
+    default:
+      extent->kind = CHRONOS_VHDX_EXTENT_OTHER;
+      break;
+    }
+
+  /* Zeros and the parent's share go on over blocks of the same state. */
+  if (extent->kind == CHRONOS_VHDX_EXTENT_ZERO || extent->kind == CHRONOS_VHDX_EXTENT_PARENT)
+    while (n < length && self->bat != NULL)
+      {
+        guint64  next = (offset + n) / self->block_size;
+        guint    state = le64 (self->bat + (next + next / self->chunk_ratio) * 8) & 7;
+        gboolean same;
+
+        if (extent->kind == CHRONOS_VHDX_EXTENT_PARENT)
+          same = state == PAYLOAD_NOT_PRESENT;
+        else
+          same = state == PAYLOAD_UNDEFINED || state == PAYLOAD_ZERO || state == PAYLOAD_UNMAPPED ||
+                 (state == PAYLOAD_NOT_PRESENT && !self->has_parent);
+        if (!same)
+          break;
+        n = MIN (length, n + self->block_size);
+      }
+
+  extent->length = n;
+  return TRUE;
+}
+
+int
+chronos_vhdx_get_fd (ChronosVhdx *self)
+{
+  g_return_val_if_fail (CHRONOS_IS_VHDX (self), -1);
+  return self->fd;
 }
 
 /* --- Accessors --------------------------------------------------------- */

@@ -94,4 +94,37 @@ gboolean chronos_vhdx_read_through (ChronosVhdx        *self,
                                     gpointer            parent_data,
                                     GError            **error);
 
+/* What a run of virtual bytes is made of, for a server that sends file
+ * bytes without copying them (sendfile). */
+typedef enum
+{
+  CHRONOS_VHDX_EXTENT_DATA,   /* the file's bytes at @file_offset, as on disk */
+  CHRONOS_VHDX_EXTENT_ZERO,   /* zeros */
+  CHRONOS_VHDX_EXTENT_PARENT, /* the parent's bytes at the same virtual offset */
+  CHRONOS_VHDX_EXTENT_OTHER,  /* only chronos_vhdx_read_through() gives them (a
+                               * sector bitmap, the replayed log, a damaged entry) */
+} ChronosVhdxExtentKind;
+
+typedef struct
+{
+  ChronosVhdxExtentKind kind;
+  guint64               file_offset; /* DATA only */
+  guint64               length;
+} ChronosVhdxExtent;
+
+/* Describes the longest run of one kind that starts at virtual @offset,
+ * at most @length bytes: a DATA run spans blocks that lie back to back in
+ * the file. The checks are those of a read (the range must lie in the
+ * disk; DATA lies in the file as checked at the open), so that sending a
+ * DATA run's file bytes gives what chronos_vhdx_read_through() would.
+ * Thread-safe as reading is. */
+gboolean chronos_vhdx_map (ChronosVhdx       *self,
+                           guint64            offset,
+                           guint64            length,
+                           ChronosVhdxExtent *extent,
+                           GError           **error);
+/* The image file, open read-only, for the DATA runs of chronos_vhdx_map();
+ * it stays open as long as the image. */
+int chronos_vhdx_get_fd (ChronosVhdx *self);
+
 G_END_DECLS
