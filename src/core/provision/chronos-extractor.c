@@ -24,13 +24,19 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <fcntl.h>
+#endif
 
 #include "chronos-extractor.h"
 
 /* Ratios are only judged past this much output: tiny files compress oddly. */
 #define RATIO_GRACE_BYTES (16 * 1024 * 1024)
+/* Written data is handed to the disk in steps of this size. */
+#define WRITEBACK_STEP (8 * 1024 * 1024)
 
 struct _ChronosExtractor
 {
@@ -243,6 +249,53 @@ too_large (GError    **error,
   return FALSE;
 }
 
+/* The installer fsyncs every file before the install is switched in; the
+ * disk writes a file's data meanwhile, while later entries are extracted,
+ * so that the fsync finds little left to wait for. On Linux
+ * sync_file_range () queues that I/O without waiting (it makes nothing
+ * durable by itself); elsewhere the fsync does it all. libarchive keeps
+ * its descriptor to itself, so the file is opened a second time. */
+typedef struct
+{
+  int     fd;
+  guint64 queued; /* bytes up to here are on their way to the disk */
+} Writeback;
+
+static void
+writeback_start (Writeback  *wb,
+                 const char *path)
+{
+  wb->queued = 0;
+#ifdef __linux__
+  wb->fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+#else
+  wb->fd = -1;
+#endif
+}
+
+/* @end: where the data written so far ends; %G_MAXUINT64 for all of it. */
+static void
+writeback_queue (Writeback *wb,
+                 guint64    end)
+{
+#ifdef __linux__
+  if (wb->fd >= 0 && end > wb->queued && (end == G_MAXUINT64 || end - wb->queued >= WRITEBACK_STEP))
+    {
+      sync_file_range (wb->fd, wb->queued, end == G_MAXUINT64 ? 0 : end - wb->queued, SYNC_FILE_RANGE_WRITE);
+      wb->queued = end;
+    }
+#endif
+}
+
+static void
+writeback_end (Writeback *wb)
+{
+  writeback_queue (wb, G_MAXUINT64);
+  if (wb->fd >= 0)
+    g_close (wb->fd, NULL);
+  wb->fd = -1;
+}
+
 static gboolean
 extract (ExtractData  *data,
          GCancellable *cancellable,
@@ -252,6 +305,7 @@ extract (ExtractData  *data,
   struct archive       *disk = archive_write_disk_new ();
   struct archive_entry *entry;
   g_autofree char      *dest = NULL;
+  Writeback             wb = { .fd = -1 };
   guint64               archive_size = 0;
   guint64               written = 0;
   guint64               entries = 0;
@@ -382,6 +436,8 @@ extract (ExtractData  *data,
           size_t      size;
           la_int64_t  offset;
 
+          writeback_start (&wb, target);
+
           while ((r = archive_read_data_block (a, &buf, &size, &offset)) == ARCHIVE_OK)
             {
               /* Sparse holes count: they are what a bomb is made of. */
@@ -410,6 +466,7 @@ extract (ExtractData  *data,
                   goto out;
                 }
 
+              writeback_queue (&wb, end);
               report_progress (data, archive_filter_bytes (a, -1), archive_size, FALSE);
             }
           if (r != ARCHIVE_EOF)
@@ -424,6 +481,7 @@ extract (ExtractData  *data,
           archive_failed (disk, data->archive_path, error);
           goto out;
         }
+      writeback_end (&wb);
     }
 
   if (r != ARCHIVE_EOF)
@@ -443,6 +501,8 @@ extract (ExtractData  *data,
   ok = TRUE;
 
 out:
+  if (wb.fd >= 0)
+    g_close (wb.fd, NULL);
   archive_read_free (a);
   /* Freeing the writer applies deferred directory permissions. */
   if (archive_write_free (disk) != ARCHIVE_OK && ok)
