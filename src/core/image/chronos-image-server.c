@@ -14,13 +14,21 @@
  * and every other with EINVAL; no code path here writes to any image.
  *
  * Threads: one accept thread; one thread per connection that reads
- * requests and a small pool per connection that serves READs with pread
- * (the chain reader is immutable), so a client with many requests in
- * flight (QEMU sends up to 16) gets them served in parallel, and a client
- * that stops reading its replies only stalls its own threads. Requests in
- * flight are bounded in number and bytes per connection, a read in length
- * (32 MiB), and connections in number. Clients are untrusted: every length
- * is checked before anything is allocated or read.
+ * requests and a small pool per connection that serves READs (the chain
+ * reader is immutable), so a client with many requests in flight (QEMU
+ * sends up to 16) gets them served in parallel, and a client that stops
+ * reading its replies only stalls its own threads. A read alone in flight
+ * is served by the request thread itself. Requests in flight are bounded
+ * in number and bytes per connection, a read in length (32 MiB), and
+ * connections in number. Clients are untrusted: every length is checked
+ * before anything is allocated or read.
+ *
+ * Replies: on Linux, a read whose bytes are plain runs of the image files
+ * and zeros (chronos_vhdx_map(), the same checks as a read) goes out with
+ * sendfile(), from the page cache to the socket without a copy; anything
+ * else (a sector bitmap, a replayed log, a damaged entry), and a small
+ * read alone in flight, is read into a buffer with
+ * chronos_image_chain_read() and sent with its header in one send.
  */
 
 #include "config.h"
@@ -31,10 +39,20 @@
 #include <string.h>
 
 #ifdef G_OS_UNIX
+#include <glib-unix.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #else
 #include <winsock2.h>
+#endif
+
+#ifdef __linux__
+#include <pthread.h>
+#include <signal.h>
+#include <sys/sendfile.h>
+#include <sys/uio.h>
+/* Replies go out with sendfile(): the page cache straight to the socket. */
+#define SEND_FROM_FILE 1
 #endif
 
 #include "chronos-image-server.h"
@@ -97,8 +115,9 @@
 #define MAX_OPTION_DRAIN (1024u * 1024)         /* larger options end the connection */
 #define MAX_STRING 4096                         /* NBD strings */
 #define MAX_CONNECTIONS 32
-#define INLINE_READ_MAX (256u * 1024) /* see transmission() */
-#define MAX_SOCKET_PATH 107           /* sun_path minus its NUL */
+#define ONE_SEND_MAX (256u * 1024) /* see transmission() */
+#define MAX_SOCKET_PATH 107        /* sun_path minus its NUL */
+#define MAX_SEGMENTS 64            /* pieces of one reply sent from the file */
 
 /* What the threads share. Reference-counted, because a connection thread
  * may still be unwinding after the server object is gone. */
@@ -144,6 +163,7 @@ typedef struct
   guint8      handle[8];
   guint64     offset;
   guint32     length;
+  gboolean    inline_read; /* served by the request thread: see transmission() */
 } ReadJob;
 
 struct _ChronosImageServer
@@ -365,30 +385,256 @@ send_error_reply (Connection  *connection,
   send_reply (connection, header, handle, nbd_error, 0);
 }
 
+#ifdef SEND_FROM_FILE
+
+/* A piece of a reply: @length bytes of the file @fd at @file_offset, or
+ * zeros where @fd is -1. */
+typedef struct
+{
+  int     fd;
+  guint64 file_offset;
+  guint64 length;
+} Segment;
+
+/* Splits a read into runs of image files and zeros, going down the chain
+ * where a differencing image leaves bytes to its parent, as
+ * chronos_image_chain_read() does. Returns 0 when a part needs the reader
+ * itself (a sector bitmap, a replayed log, a damaged entry) or the read
+ * has too many pieces: it then goes through a buffer, with every check. */
+static guint
+plan_segments (ChronosImageChain *chain,
+               guint64            offset,
+               guint64            length,
+               Segment           *segments)
+{
+  guint n_images = chronos_image_chain_get_length (chain);
+  guint n = 0;
+
+  while (length > 0)
+    {
+      Segment piece = { -1, 0, length };
+
+      for (guint depth = 0;; depth++)
+        {
+          ChronosVhdx      *image = chronos_image_chain_get_image (chain, depth);
+          guint64           size = chronos_vhdx_get_virtual_size (image);
+          ChronosVhdxExtent extent;
+
+          /* A parent may be shorter than its child: the rest reads as zeros. */
+          if (depth > 0)
+            {
+              if (offset >= size)
+                break;
+              piece.length = MIN (piece.length, size - offset);
+            }
+          if (!chronos_vhdx_map (image, offset, piece.length, &extent, NULL))
+            return 0;
+          piece.length = extent.length;
+          if (extent.kind == CHRONOS_VHDX_EXTENT_DATA)
+            {
+              piece.fd = chronos_vhdx_get_fd (image);
+              piece.file_offset = extent.file_offset;
+              break;
+            }
+          if (extent.kind == CHRONOS_VHDX_EXTENT_ZERO)
+            break;
+          if (extent.kind != CHRONOS_VHDX_EXTENT_PARENT || depth + 1 >= n_images)
+            return 0;
+        }
+
+      if (n > 0 && segments[n - 1].fd == piece.fd &&
+          (piece.fd < 0 || segments[n - 1].file_offset + segments[n - 1].length == piece.file_offset))
+        segments[n - 1].length += piece.length;
+      else if (n == MAX_SEGMENTS)
+        return 0;
+      else
+        segments[n++] = piece;
+      offset += piece.length;
+      length -= piece.length;
+    }
+  return n;
+}
+
+/* The connection's socket is blocking (see accept_thread()). */
+static gboolean
+send_fd_all (int         fd,
+             const void *buffer,
+             gsize       length)
+{
+  while (length > 0)
+    {
+      ssize_t sent = send (fd, buffer, length, MSG_NOSIGNAL);
+
+      if (sent < 0 && errno == EINTR)
+        continue;
+      if (sent <= 0)
+        return FALSE;
+      buffer = (const guint8 *)buffer + sent;
+      length -= (gsize)sent;
+    }
+  return TRUE;
+}
+
+static gboolean
+send_segment (int            socket_fd,
+              const Segment *segment)
+{
+  static const guint8 zeros[64 * 1024];
+  guint64             offset = segment->file_offset;
+  guint64             length = segment->length;
+
+  while (length > 0)
+    {
+      ssize_t sent;
+
+      if (segment->fd < 0)
+        sent = send (socket_fd, zeros, (gsize)MIN (length, (guint64)sizeof zeros), MSG_NOSIGNAL);
+      else
+        {
+          off_t at = (off_t)offset;
+
+          sent = sendfile (socket_fd, segment->fd, &at, (gsize)MIN (length, (guint64)G_MAXINT32));
+        }
+      if (sent < 0 && errno == EINTR)
+        continue;
+      /* 0: the file became shorter than when it was checked. */
+      if (sent <= 0)
+        return FALSE;
+      offset += (guint64)sent;
+      length -= (guint64)sent;
+    }
+  return TRUE;
+}
+
+/* With requests in flight, the disk reads behind sendfile() would come
+ * one after another under the write lock; separate preads overlapped.
+ * So a worker starts reading what is not cached yet before it waits for
+ * the wire. Whether it is cached costs a one-byte read that never waits
+ * (the last byte: reads fill files forwards). */
+static void
+prefetch_segments (const Segment *segments,
+                   guint          n_segments)
+{
+  for (guint i = 0; i < n_segments; i++)
+    {
+      guint8       probe;
+      struct iovec iov = { &probe, 1 };
+
+      if (segments[i].fd < 0)
+        continue;
+      if (preadv2 (segments[i].fd, &iov, 1, (off_t)(segments[i].file_offset + segments[i].length - 1), RWF_NOWAIT) < 0 &&
+          errno == EAGAIN)
+        posix_fadvise (segments[i].fd, (off_t)segments[i].file_offset, (off_t)segments[i].length,
+                       POSIX_FADV_WILLNEED);
+    }
+}
+
+/* Sends a successful reply whose data comes from @segments. */
+static void
+send_segments_reply (Connection    *connection,
+                     const guint8   handle[8],
+                     const Segment *segments,
+                     guint          n_segments)
+{
+  int      fd = g_socket_get_fd (connection->socket);
+  guint8   header[REPLY_SIZE];
+  sigset_t pipe_only, old;
+  gboolean ok;
+  int      saved_errno;
+
+  put32 (header, NBD_SIMPLE_REPLY_MAGIC);
+  put32 (header + 4, 0);
+  memcpy (header + 8, handle, 8);
+
+  /* sendfile() has no MSG_NOSIGNAL: a client gone away would end the
+   * whole process with SIGPIPE. It is held back in this thread and taken
+   * back when this call raised it. */
+  sigemptyset (&pipe_only);
+  sigaddset (&pipe_only, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &pipe_only, &old);
+
+  g_mutex_lock (&connection->write_lock);
+  ok = !connection->broken && send_fd_all (fd, header, sizeof header);
+  for (guint i = 0; ok && i < n_segments; i++)
+    ok = send_segment (fd, &segments[i]);
+  saved_errno = errno;
+  if (!ok && !connection->broken)
+    {
+      /* Past the header there is no way to report an error but to hang
+       * up: the client sees the read fail. */
+      g_debug ("NBD reply cut short: %s", g_strerror (saved_errno));
+      connection->broken = TRUE;
+      g_socket_shutdown (connection->socket, TRUE, TRUE, NULL);
+    }
+  g_mutex_unlock (&connection->write_lock);
+
+  if (!ok && saved_errno == EPIPE && !sigismember (&old, SIGPIPE))
+    {
+      static const struct timespec no_wait = { 0, 0 };
+
+      sigtimedwait (&pipe_only, NULL, &no_wait);
+    }
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+}
+
+#endif /* SEND_FROM_FILE */
+
+/* Sends the reply from the page cache without copying it; FALSE when the
+ * read must go through a buffer instead (nothing was sent). */
+static gboolean
+reply_from_file (Connection *connection,
+                 ReadJob    *job)
+{
+#ifdef SEND_FROM_FILE
+  Segment segments[MAX_SEGMENTS];
+  guint   n_segments;
+
+  if (job->inline_read && job->length <= ONE_SEND_MAX)
+    return FALSE;
+  n_segments = plan_segments (connection->state->chain, job->offset, job->length, segments);
+  if (n_segments == 0)
+    return FALSE;
+  if (!job->inline_read)
+    prefetch_segments (segments, n_segments);
+  send_segments_reply (connection, job->handle, segments, n_segments);
+  return TRUE;
+#else
+  return FALSE;
+#endif
+}
+
+static void
+reply_from_buffer (Connection *connection,
+                   ReadJob    *job)
+{
+  g_autoptr (GError) error = NULL;
+  guint8 *buffer = g_try_malloc (REPLY_SIZE + (gsize)job->length);
+
+  if (buffer == NULL)
+    {
+      send_error_reply (connection, job->handle, NBD_ENOMEM);
+      return;
+    }
+  if (chronos_image_chain_read (connection->state->chain, buffer + REPLY_SIZE, job->offset, job->length, &error))
+    send_reply (connection, buffer, job->handle, 0, job->length);
+  else
+    {
+      /* A damaged image: the guest sees an I/O error, as from a bad disk. */
+      g_debug ("NBD read of %u bytes at %" G_GUINT64_FORMAT " failed: %s", job->length, job->offset, error->message);
+      send_reply (connection, buffer, job->handle, NBD_EIO, 0);
+    }
+  g_free (buffer);
+}
+
 static void
 read_job_cb (gpointer data,
              gpointer user_data)
 {
   ReadJob    *job = data;
   Connection *connection = job->connection;
-  guint8     *buffer = g_try_malloc (REPLY_SIZE + (gsize)job->length);
 
-  if (buffer == NULL)
-    send_error_reply (connection, job->handle, NBD_ENOMEM);
-  else
-    {
-      g_autoptr (GError) error = NULL;
-
-      if (chronos_image_chain_read (connection->state->chain, buffer + REPLY_SIZE, job->offset, job->length, &error))
-        send_reply (connection, buffer, job->handle, 0, job->length);
-      else
-        {
-          /* A damaged image: the guest sees an I/O error, as from a bad disk. */
-          g_debug ("NBD read of %u bytes at %" G_GUINT64_FORMAT " failed: %s", job->length, job->offset, error->message);
-          send_reply (connection, buffer, job->handle, NBD_EIO, 0);
-        }
-      g_free (buffer);
-    }
+  if (!reply_from_file (connection, job))
+    reply_from_buffer (connection, job);
 
   g_mutex_lock (&connection->lock);
   connection->in_flight--;
@@ -421,12 +667,56 @@ check_read (Connection *connection,
   return 0;
 }
 
+/* The requests as they arrive: one receive takes all that the client has
+ * sent so far (fewer system calls with many in flight), and what is left
+ * after a request says that the client has more in flight. */
+typedef struct
+{
+  guint8 data[16 * 1024];
+  gsize  start;
+  gsize  end;
+} Incoming;
+
+/* Takes @length bytes into @out, or drops them when @out is NULL. */
+static gboolean
+incoming_take (GSocket  *socket,
+               Incoming *in,
+               guint8   *out,
+               gsize     length)
+{
+  while (length > 0)
+    {
+      gsize n;
+
+      if (in->start == in->end)
+        {
+          g_autoptr (GError) error = NULL;
+          gssize got = g_socket_receive (socket, (char *)in->data, sizeof in->data, NULL, &error);
+
+          if (got <= 0)
+            return FALSE;
+          in->start = 0;
+          in->end = (gsize)got;
+        }
+      n = MIN (length, in->end - in->start);
+      if (out != NULL)
+        {
+          memcpy (out, in->data + in->start, n);
+          out += n;
+        }
+      in->start += n;
+      length -= n;
+    }
+  return TRUE;
+}
+
 static void
 transmission (Connection *connection)
 {
-  guint8 request[REQUEST_SIZE];
+  Incoming in = { .start = 0, .end = 0 };
+  guint8   request[REQUEST_SIZE];
 
-  while (recv_all (connection->socket, request, sizeof request))
+  while (incoming_take (connection->socket, &in, request, sizeof request))
     {
       guint16  flags = get16 (request + 4);
       guint16  type = get16 (request + 6);
@@ -455,7 +745,7 @@ transmission (Connection *connection)
           while (connection->in_flight >= MAX_IN_FLIGHT ||
                  (connection->in_flight > 0 && connection->in_flight_bytes + length > MAX_IN_FLIGHT_BYTES))
             g_cond_wait (&connection->cond, &connection->lock);
-          idle = connection->in_flight == 0;
+          idle = connection->in_flight == 0 && in.start == in.end;
           connection->in_flight++;
           connection->in_flight_bytes += length;
           g_mutex_unlock (&connection->lock);
@@ -465,11 +755,17 @@ transmission (Connection *connection)
           memcpy (job->handle, request + 8, 8);
           job->offset = offset;
           job->length = length;
-          /* A small read while nothing else is in flight is served here:
+          /* A read while nothing else is in flight or waiting is served here:
            * handing it to a worker would cost two thread switches, the
-           * better part of its latency (a guest reading one block at a
-           * time). */
-          if (idle && length <= INLINE_READ_MAX)
+           * better part of a small read's latency (a guest reading one
+           * block at a time). Up to ONE_SEND_MAX it is copied and goes
+           * out in one send: a header sent on its own would wake the
+           * waiting client once for the header and again for the data.
+           * Larger reads, and every read with others in flight (the
+           * client is busy reading earlier replies), go out from the
+           * page cache without a copy. */
+          job->inline_read = idle;
+          if (idle)
             read_job_cb (job, NULL);
           else
             g_thread_pool_push (connection->pool, job, NULL);
@@ -478,7 +774,7 @@ transmission (Connection *connection)
         case NBD_CMD_WRITE:
           /* The payload must be read to stay in step; one larger than any
            * request we allow is a client we stop talking to. */
-          if (length > MAX_READ || !drain (connection->socket, length))
+          if (length > MAX_READ || !incoming_take (connection->socket, &in, NULL, length))
             return;
           send_error_reply (connection, request + 8, NBD_EPERM);
           break;
@@ -796,6 +1092,12 @@ accept_thread (gpointer user_data)
           continue;
         }
       g_socket_set_blocking (socket, TRUE);
+#ifdef G_OS_UNIX
+      /* GSocket makes its descriptor non-blocking and polls before each
+       * retry; a blocking one lets a reply wait for room in the kernel,
+       * and sendfile() needs it. Shutting the socket down still wakes it. */
+      g_unix_set_fd_nonblocking (g_socket_get_fd (socket), FALSE, NULL);
+#endif
       /* Replies of megabytes go out in fewer pieces (the kernel caps this
        * at net.core.wmem_max). */
       g_socket_set_option (socket, SOL_SOCKET, SO_SNDBUF, 4 * 1024 * 1024, NULL);
