@@ -61,7 +61,7 @@ case $target in
       rel=${f#"$build"/}
       [ -f "$f" ] || ninja -C "$build" "$rel" "${rel%.c}.h" >/dev/null
     done
-    sources="$prov/chronos-manifest.c $prov/chronos-downloader.c $prov/chronos-provision-error.c
+    sources="$prov/chronos-manifest.c $prov/chronos-downloader.c $prov/chronos-sha256.c $prov/chronos-provision-error.c
       $core/chronos-job.c $gen"
     pkgs="$pkgs libsoup-3.0"
     ;;
