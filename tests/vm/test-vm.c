@@ -5,7 +5,6 @@
 
 #include "config.h"
 
-#include <fcntl.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "chronos-accel.h"
 #include "chronos-qemu-error.h"
 #include "chronos-vm.h"
+#include "kvm-probe.h"
 
 static char *
 guest_path (const char *name)
@@ -40,16 +40,6 @@ sha256_file (const char *path)
   return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)contents, length);
 }
 
-static gboolean
-kvm_usable (void)
-{
-  int fd = open ("/dev/kvm", O_RDWR | O_CLOEXEC);
-
-  if (fd < 0)
-    return FALSE;
-  close (fd);
-  return TRUE;
-}
 
 static void
 done_cb (GObject      *object,
@@ -353,9 +343,9 @@ test_requested_fallback (Fixture      *fx,
       g_test_skip ("QEMU or the bios-hello guest is missing");
       return;
     }
-  if (!kvm_usable ())
+  if (!test_kvm_runs_guests ())
     {
-      g_test_skip ("/dev/kvm is not usable here");
+      g_test_skip ("KVM does not run guests here (tests/kvm-runs-guests.sh)");
       return;
     }
 

@@ -167,6 +167,10 @@ static guint signals[N_SIGNALS];
 static void launch (ChronosVm *self);
 static void kill_process (ChronosVm *self);
 static void maybe_finish_exit (ChronosVm *self);
+static void note_fallback (ChronosVm       *self,
+                           ChronosAccelKind hardware,
+                           const char      *reason,
+                           const char      *short_reason);
 
 const char *
 chronos_vm_exit_reason_to_string (ChronosVmExitReason reason)
@@ -1073,6 +1077,68 @@ describe_signal (int signum)
 #endif
 }
 
+/* A hardware accelerator can also fail before the guest runs at all: on a
+ * nested AMD host QEMU aborts in kvm_buf_set_msrs ("failed to set MSR")
+ * while it sets up the vCPUs. QEMU's own "-accel kvm -accel tcg" does not
+ * cover that (KVM itself initialised), so a QEMU that died during start-up
+ * with a hardware accelerator planned, killed by a signal or naming the
+ * accelerator in its last error, gets one more launch on TCG alone. A
+ * failure with a cause of its own (image in use, memory, disk space, a bad
+ * option) is reported as it is: TCG would not change it. */
+static gboolean
+restart_after_hardware_start_failure (ChronosVm  *self,
+                                      gboolean    signaled,
+                                      int         term_sig,
+                                      const char *log_text)
+{
+  ChronosAccelKind planned;
+  g_autoptr (GError) classified = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *reason = NULL;
+  g_autofree char *short_reason = NULL;
+  gboolean         names_accel;
+
+  if (self->accel_plan == NULL || self->accel_plan->len < 2 || self->tcg_only || self->fell_back ||
+      self->start_cancelled || self->stopping || self->forced ||
+      self->no_space_message != NULL || self->internal_error)
+    return FALSE;
+  planned = g_array_index (self->accel_plan, ChronosAccelKind, 0);
+  /* Only a VM that never got past its accelerator; one that QEMU itself
+   * already moved to TCG failed for another reason. */
+  if (!is_hardware (planned) || (self->accel != CHRONOS_ACCEL_KIND_UNKNOWN && !is_hardware (self->accel)))
+    return FALSE;
+
+  classified = chronos_vm_classify_failure (log_text, self->log_path,
+                                            chronos_vm_config_get_memory_mib (self->config));
+  if (classified->code != CHRONOS_QEMU_ERROR_FAILED && classified->code != CHRONOS_QEMU_ERROR_CRASHED)
+    return FALSE;
+
+  line = last_qemu_error (log_text != NULL ? log_text : "");
+  names_accel = line != NULL &&
+                (strstr (line, "kvm") != NULL || strstr (line, "KVM") != NULL ||
+                 strstr (line, "whpx") != NULL || strstr (line, "WHPX") != NULL ||
+                 strstr (line, "WHv") != NULL || strstr (line, "hvf") != NULL);
+  if (!signaled && !names_accel)
+    return FALSE;
+
+  if (line != NULL)
+    reason = g_strdup_printf (_ ("%s failed while QEMU set up the virtual machine: %s"),
+                              accel_display_name (planned), line);
+  else
+    {
+      g_autofree char *sig = describe_signal (term_sig);
+
+      reason = g_strdup_printf (_ ("QEMU stopped with signal %s while %s set up the virtual machine."),
+                                sig, accel_display_name (planned));
+    }
+  short_reason = g_strdup_printf ("%s failed at start-up", accel_display_name (planned));
+
+  note_fallback (self, planned, reason, short_reason);
+  self->tcg_only = TRUE;
+  launch (self);
+  return TRUE;
+}
+
 /* Both the process and its monitor connection have ended (or the
  * connection did not end in time): classify and clean up. */
 static void
@@ -1113,6 +1179,8 @@ finish_exit (ChronosVm *self)
       GError *error;
 
       log_text = read_log_tail (self->log_path);
+      if (restart_after_hardware_start_failure (self, signaled, term_sig, log_text))
+        return;
       if (self->no_space_message != NULL)
         error = g_error_new_literal (CHRONOS_QEMU_ERROR, CHRONOS_QEMU_ERROR_NO_SPACE, self->no_space_message);
       else if (self->internal_error && self->internal_error_message != NULL)
@@ -1273,10 +1341,13 @@ probation_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Says why the next launch is on TCG, and remembers it for this host and
+ * firmware so that the next boot does not pay for the failure again. */
 static void
-begin_fallback (ChronosVm  *self,
-                const char *reason,
-                const char *short_reason)
+note_fallback (ChronosVm       *self,
+               ChronosAccelKind hardware,
+               const char      *reason,
+               const char      *short_reason)
 {
   g_autoptr (GError) error = NULL;
 
@@ -1286,10 +1357,17 @@ begin_fallback (ChronosVm  *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FALLBACK_REASON]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FELL_BACK]);
 
-  if (!chronos_accel_memory_remember (self->accel, self->firmware, short_reason,
+  if (!chronos_accel_memory_remember (hardware, self->firmware, short_reason,
                                       chronos_qemu_get_version_string (self->qemu), &error))
     g_debug ("Could not remember the accelerator failure: %s", error->message);
+}
 
+static void
+begin_fallback (ChronosVm  *self,
+                const char *reason,
+                const char *short_reason)
+{
+  note_fallback (self, self->accel, reason, short_reason);
   self->restarting = TRUE;
   g_clear_handle_id (&self->probation_id, g_source_remove);
   kill_process (self);
