@@ -43,8 +43,10 @@ static const Case cases[] = {
     "screen stable and non-blank", 720, 400, FALSE },
   { "tcg", "bios-stopscreen", CHRONOS_ACCEL_MODE_TCG, 120, CHRONOS_VERDICT_FAILED, CHRONOS_VERIFY_CAUSE_STOP_SCREEN,
     "stop screen: blue screen held", 720, 400, FALSE },
+  /* The last screen of a reset loop is caught wherever the VGA is in its
+   * reset: 720x400 text or SeaBIOS's 640x480 start; any real screen counts. */
   { "tcg", "bios-tripleflt", CHRONOS_ACCEL_MODE_TCG, 120, CHRONOS_VERDICT_FAILED, CHRONOS_VERIFY_CAUSE_RESET_LOOP,
-    "reset loop: 5 resets in", 720, 400, FALSE },
+    "reset loop: 5 resets in", 0, 0, FALSE },
   /* A 20 s timeout makes the black-screen limit 10 s. */
   { "tcg", "bios-black", CHRONOS_ACCEL_MODE_TCG, 20, CHRONOS_VERDICT_FAILED, CHRONOS_VERIFY_CAUSE_BLACK_SCREEN,
     "the screen stayed black for 1", 720, 400, FALSE },
@@ -261,7 +263,7 @@ test_guest (gconstpointer data)
       g_assert_cmpuint (h, ==, c->height);
     }
   else
-    g_assert_true (w >= 640 && h >= 400); /* the UEFI graphics console */
+    g_assert_true (w >= 640 && h >= 400); /* a graphics mode (UEFI), or any VGA mode */
   png = chronos_verification_file_for_image (image, "png");
   g_assert_cmpstr (chronos_verification_get_screenshot (v), ==, png);
 
