@@ -55,6 +55,7 @@
 #define REGION_TABLE_SIZE (64 * KiB)
 #define REGION_MAX_ENTRIES 2047
 #define METADATA_TABLE_SIZE (64 * KiB)
+#define METADATA_TABLE_FIRST_READ (4 * KiB)
 #define METADATA_MAX_ENTRIES 2047
 #define METADATA_ITEM_MAX (1 * MiB)
 #define HEADER_SECTION_SIZE (1 * MiB)
@@ -179,13 +180,26 @@ le64 (const guint8 *p)
   return GUINT64_FROM_LE (v);
 }
 
+/* "%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X" of the fields (the
+ * first three little-endian), without printf: an open names a dozen
+ * GUIDs, and listing a folder opens every image. */
 static void
 guid_to_string (const guint8 *g,
                 char          out[37])
 {
-  g_snprintf (out, 37, "%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X",
-              le32 (g), le16 (g + 4), le16 (g + 6), g[8], g[9], g[10], g[11],
-              g[12], g[13], g[14], g[15]);
+  /* The byte of @g behind each pair of hex digits, in print order. */
+  static const guint8 order[16] = { 3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15 };
+  static const char   hex[] = "0123456789ABCDEF";
+  char               *p = out;
+
+  for (guint i = 0; i < 16; i++)
+    {
+      if (i == 4 || i == 6 || i == 8 || i == 10)
+        *p++ = '-';
+      *p++ = hex[g[order[i]] >> 4];
+      *p++ = hex[g[order[i]] & 15];
+    }
+  *p = '\0';
 }
 
 static gboolean
@@ -1451,6 +1465,7 @@ parse_metadata (ChronosVhdx *self,
   MetadataItem       items[N_ITEMS] = { { 0 } };
   guint8             buf[16];
   guint16            count;
+  gsize              used;
 
   if (metadata_length < METADATA_TABLE_SIZE)
     {
@@ -1458,7 +1473,10 @@ parse_metadata (ChronosVhdx *self,
                    _ ("The VHDX metadata region is too small to hold its table."));
       return FALSE;
     }
-  if (!read_structure (self, _ ("metadata table"), table, metadata_offset, METADATA_TABLE_SIZE, error))
+  /* The table has no checksum and the space after its entries is
+   * reserved: only the header and the entries it counts are read (a
+   * handful, in the first sector), not all 64 KiB. */
+  if (!read_structure (self, _ ("metadata table"), table, metadata_offset, METADATA_TABLE_FIRST_READ, error))
     return FALSE;
   if (memcmp (table, "metadata", 8) != 0)
     {
@@ -1473,6 +1491,11 @@ parse_metadata (ChronosVhdx *self,
                    _ ("The VHDX metadata table claims %u entries, more than the 2047 allowed."), count);
       return FALSE;
     }
+  used = 32 + (gsize)count * 32;
+  if (used > METADATA_TABLE_FIRST_READ &&
+      !read_structure (self, _ ("metadata table"), table + METADATA_TABLE_FIRST_READ,
+                       metadata_offset + METADATA_TABLE_FIRST_READ, used - METADATA_TABLE_FIRST_READ, error))
+    return FALSE;
 
   for (guint i = 0; i < count; i++)
     {
@@ -1603,6 +1626,30 @@ parse_metadata (ChronosVhdx *self,
 
 /* --- BAT ----------------------------------------------------------------- */
 
+/* How many of the @count payload entries at @p, from the first on, store
+ * nothing: states 0 to 3 (not present, undefined, zero, unmapped), the
+ * ones with bit 2 clear. Eight at a time, which the compiler vectorizes. */
+static guint64
+empty_payload_prefix (const guint8 *p,
+                      guint64       count)
+{
+  guint64 done = 0;
+
+  while (count - done >= 8)
+    {
+      guint64 bits = 0;
+
+      for (guint k = 0; k < 8; k++)
+        bits |= le64 (p + (done + k) * 8);
+      if ((bits & 4) != 0)
+        break;
+      done += 8;
+    }
+  while (done < count && (le64 (p + done * 8) & 4) == 0)
+    done++;
+  return done;
+}
+
 static gboolean
 check_bat (ChronosVhdx  *self,
            guint64       bat_length,
@@ -1632,33 +1679,45 @@ check_bat (ChronosVhdx  *self,
       return FALSE;
     }
 
-  chunk = g_malloc (BAT_CHUNK_ENTRIES * 8);
   if (self->bat_entries * 8 <= BAT_CACHE_MAX)
     bat = g_try_malloc (MAX (self->bat_entries * 8, 8));
+  if (bat == NULL)
+    chunk = g_malloc (BAT_CHUNK_ENTRIES * 8);
   for (guint64 first = 0; first < self->bat_entries; first += BAT_CHUNK_ENTRIES)
     {
       guint64 n = MIN ((guint64)BAT_CHUNK_ENTRIES, self->bat_entries - first);
+      /* Straight into the cached BAT when there is one. */
+      guint8 *entries = bat != NULL ? bat + first * 8 : chunk;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
-      if (!read_structure (self, _ ("block allocation table (BAT)"), chunk,
+      if (!read_structure (self, _ ("block allocation table (BAT)"), entries,
                            self->bat_offset + first * 8, n * 8, error))
         return FALSE;
-      if (bat != NULL)
-        memcpy (bat + first * 8, chunk, n * 8);
 
       for (guint64 i = 0; i < n; i++)
         {
-          guint64 index = first + i;
-          guint64 entry = le64 (chunk + i * 8);
-          guint   state = entry & 7;
-          guint64 offset = entry & ~(guint64)0xFFFFF;
-          /* A counter instead of a division per entry: the BAT of a
-           * 2 TiB disk has hundreds of thousands of entries. */
-          gboolean is_bitmap = ++position == self->chunk_ratio + 1;
+          guint64  index = first + i;
+          guint64  entry = le64 (entries + i * 8);
+          guint    state = entry & 7;
+          guint64  offset = entry & ~(guint64)0xFFFFF;
+          gboolean is_bitmap;
           guint64  block;
           guint64  need;
 
+          /* Most entries of a dynamic disk: payload that stores nothing,
+           * up to the next sector bitmap entry, skipped a run at a time. */
+          if (position < self->chunk_ratio && (state & 4) == 0)
+            {
+              guint64 run = empty_payload_prefix (entries + i * 8, MIN (n - i, self->chunk_ratio - position));
+
+              position += run;
+              i += run - 1;
+              continue;
+            }
+          /* A counter instead of a division per entry: the BAT of a
+           * 2 TiB disk has hundreds of thousands of entries. */
+          is_bitmap = ++position == self->chunk_ratio + 1;
           if (is_bitmap)
             position = 0;
           /* Most entries of a dynamic disk (QEMU marks them ZERO): nothing
