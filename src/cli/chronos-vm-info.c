@@ -294,12 +294,14 @@ load_entries_thread (gpointer user_data)
       ListEntry *entry = g_ptr_array_index (run->entries, i);
       g_autoptr (GError) error = NULL;
 
-      if (g_file_test (entry->path, G_FILE_TEST_IS_DIR))
+      entry->info = chronos_image_info_load (entry->path, NULL, &error);
+      /* Only what could not be opened may be a folder (an image opens
+       * only as a regular file): asked then, a stat less per image. */
+      if (entry->info == NULL && g_file_test (entry->path, G_FILE_TEST_IS_DIR))
         {
           entry->skip = TRUE;
           continue;
         }
-      entry->info = chronos_image_info_load (entry->path, NULL, &error);
       if (entry->info == NULL)
         entry->error = g_strdup (error->message);
       if (run->json)
