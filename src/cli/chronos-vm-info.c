@@ -205,8 +205,7 @@ list_entry_to_json (ListEntry *entry)
   g_autoptr (JsonNode) node = NULL;
   g_autoptr (JsonGenerator) generator = json_generator_new ();
   g_autofree char *text = NULL;
-  g_auto (GStrv) lines = NULL;
-  GString *indented = g_string_new (NULL);
+  GString         *indented;
 
   if (entry->info != NULL)
     node = chronos_image_info_to_json (entry->info);
@@ -222,9 +221,20 @@ list_entry_to_json (ListEntry *entry)
   json_generator_set_pretty (generator, TRUE);
   json_generator_set_root (generator, node);
   text = json_generator_to_data (generator, NULL);
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    g_string_append_printf (indented, "%s  %s", i > 0 ? "\n" : "", lines[i]);
+  indented = g_string_sized_new (strlen (text) * 5 / 4);
+  for (const char *line = text;;)
+    {
+      const char *end = strchr (line, '\n');
+
+      g_string_append (indented, "  ");
+      if (end == NULL)
+        {
+          g_string_append (indented, line);
+          break;
+        }
+      g_string_append_len (indented, line, end + 1 - line);
+      line = end + 1;
+    }
   return g_string_free (indented, FALSE);
 }
 
@@ -305,7 +315,11 @@ load_entries_thread (gpointer user_data)
       if (entry->info == NULL)
         entry->error = g_strdup (error->message);
       if (run->json)
-        entry->json = list_entry_to_json (entry);
+        {
+          entry->json = list_entry_to_json (entry);
+          /* Freed here too, on all processors; only the text is printed. */
+          g_clear_object (&entry->info);
+        }
     }
   return NULL;
 }
