@@ -39,7 +39,6 @@
 #include <string.h>
 
 #ifdef G_OS_UNIX
-#include <glib-unix.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #else
@@ -47,6 +46,8 @@
 #endif
 
 #ifdef __linux__
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/sendfile.h>
@@ -455,7 +456,28 @@ plan_segments (ChronosImageChain *chain,
   return n;
 }
 
-/* The connection's socket is blocking (see accept_thread()). */
+/* TRUE when a send that failed with @sent may be tried again. The
+ * descriptor is non-blocking, as GSocket leaves it (a blocking one made a
+ * client waiting for a small reply wake up more often): a full socket is
+ * waited for here. Shutting the socket down ends the wait. */
+static gboolean
+send_again (int     fd,
+            ssize_t sent)
+{
+  struct pollfd pfd = { fd, POLLOUT, 0 };
+
+  if (sent >= 0)
+    return FALSE;
+  if (errno == EINTR)
+    return TRUE;
+  if (errno != EAGAIN)
+    return FALSE;
+  while (poll (&pfd, 1, -1) < 0)
+    if (errno != EINTR)
+      return FALSE;
+  return TRUE;
+}
+
 static gboolean
 send_fd_all (int         fd,
              const void *buffer,
@@ -465,7 +487,7 @@ send_fd_all (int         fd,
     {
       ssize_t sent = send (fd, buffer, length, MSG_NOSIGNAL);
 
-      if (sent < 0 && errno == EINTR)
+      if (send_again (fd, sent))
         continue;
       if (sent <= 0)
         return FALSE;
@@ -495,7 +517,7 @@ send_segment (int            socket_fd,
 
           sent = sendfile (socket_fd, segment->fd, &at, (gsize)MIN (length, (guint64)G_MAXINT32));
         }
-      if (sent < 0 && errno == EINTR)
+      if (send_again (socket_fd, sent))
         continue;
       /* 0: the file became shorter than when it was checked. */
       if (sent <= 0)
@@ -1092,12 +1114,6 @@ accept_thread (gpointer user_data)
           continue;
         }
       g_socket_set_blocking (socket, TRUE);
-#ifdef G_OS_UNIX
-      /* GSocket makes its descriptor non-blocking and polls before each
-       * retry; a blocking one lets a reply wait for room in the kernel,
-       * and sendfile() needs it. Shutting the socket down still wakes it. */
-      g_unix_set_fd_nonblocking (g_socket_get_fd (socket), FALSE, NULL);
-#endif
       /* Replies of megabytes go out in fewer pieces (the kernel caps this
        * at net.core.wmem_max). */
       g_socket_set_option (socket, SOL_SOCKET, SO_SNDBUF, 4 * 1024 * 1024, NULL);
