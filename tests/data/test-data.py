@@ -323,7 +323,7 @@ for f in build check package; do declare -F "$f" >/dev/null && echo "function=$f
         version = re.search(r"version:\s*'([^']+)'", f.read()).group(1)
     if decl.get('pkgver') != [version]:
         fail(f'pkgver {decl.get("pkgver")} is not the project version {version}')
-    for dep in ('gtk4', 'libadwaita', 'libsoup3', 'json-glib', 'libarchive',
+    for dep in ('gtk4', 'libadwaita', 'libsoup3', 'json-glib', 'libarchive', 'nettle',
                 'glib-networking', 'gdk-pixbuf2'):
         if 'mingw-w64-ucrt-x86_64-' + dep not in decl.get('depends', []):
             fail(f'depends lacks {dep}')
