@@ -336,6 +336,25 @@ last_qemu_error (const char *log_text)
   return NULL;
 }
 
+/* The first "error:" line QEMU wrote, without its prefixes, or NULL. */
+static char *
+first_qemu_error (const char *log_text)
+{
+  g_auto (GStrv) lines = g_strsplit (log_text, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *error_word;
+
+      if (g_str_has_prefix (lines[i], "chronos:") || strstr (lines[i], "qemu-system") == NULL)
+        continue;
+      error_word = strstr (lines[i], ": error: ");
+      if (error_word != NULL && error_word[9] != '\0')
+        return g_strstrip (g_strdup (error_word + 9));
+    }
+  return NULL;
+}
+
 static gboolean
 log_contains (const char *log_text,
               const char *needle)
@@ -1094,6 +1113,7 @@ restart_after_hardware_start_failure (ChronosVm  *self,
   ChronosAccelKind planned;
   g_autoptr (GError) classified = NULL;
   g_autofree char *line = NULL;
+  g_autofree char *said = NULL;
   g_autofree char *reason = NULL;
   g_autofree char *short_reason = NULL;
   gboolean         names_accel;
@@ -1121,9 +1141,12 @@ restart_after_hardware_start_failure (ChronosVm  *self,
   if (!signaled && !names_accel)
     return FALSE;
 
-  if (line != NULL)
+  /* An abort's last line is an assertion in QEMU's source; the error QEMU
+   * printed before it ("failed to set MSR 0x10a to 0x69") says more. */
+  said = first_qemu_error (log_text != NULL ? log_text : "");
+  if (said != NULL || line != NULL)
     reason = g_strdup_printf (_ ("%s failed while QEMU set up the virtual machine: %s"),
-                              accel_display_name (planned), line);
+                              accel_display_name (planned), said != NULL ? said : line);
   else
     {
       g_autofree char *sig = describe_signal (term_sig);
