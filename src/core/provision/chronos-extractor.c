@@ -137,6 +137,7 @@ report_progress (ExtractData *data,
 {
   gint64    now = g_get_monotonic_time ();
   Progress *p;
+  GSource  *source;
 
   if (data->job == NULL || (!force && now - data->last_report < 100 * G_TIME_SPAN_MILLISECOND))
     return;
@@ -146,7 +147,15 @@ report_progress (ExtractData *data,
   p->job = g_object_ref (data->job);
   p->done = done;
   p->total = total;
-  g_main_context_invoke (data->context, report_progress_cb, p);
+  /* An idle source, not g_main_context_invoke (): that would run the
+   * callback on this worker thread whenever it can acquire the context. */
+  source = g_idle_source_new ();
+  /* Same priority as the GTask's return: progress never lands after it. */
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, report_progress_cb, p, NULL);
+  g_source_set_static_name (source, "[chronos] extraction progress");
+  g_source_attach (source, data->context);
+  g_source_unref (source);
 }
 
 static gboolean
