@@ -18,7 +18,8 @@
  * reader is immutable), so a client with many requests in flight (QEMU
  * sends up to 16) gets them served in parallel, and a client that stops
  * reading its replies only stalls its own threads. A read alone in flight
- * is served by the request thread itself. Requests in flight are bounded
+ * is served by the request thread itself, which then polls briefly for
+ * the next one (receive_requests()). Requests in flight are bounded
  * in number and bytes per connection, a read in length (32 MiB), and
  * connections in number. Clients are untrusted: every length is checked
  * before anything is allocated or read.
@@ -119,6 +120,8 @@
 #define ONE_SEND_MAX (256u * 1024) /* see transmission() */
 #define MAX_SOCKET_PATH 107        /* sun_path minus its NUL */
 #define MAX_SEGMENTS 64            /* pieces of one reply sent from the file */
+#define POLL_START_US 4            /* see receive_requests() */
+#define POLL_MAX_US 50
 
 /* What the threads share. Reference-counted, because a connection thread
  * may still be unwinding after the server object is gone. */
@@ -131,6 +134,7 @@ typedef struct
   char              *export_name; /* the image's file name: an alias of "" */
   char              *description;
   guint              workers;
+  gboolean           poll; /* more than one processor: see receive_requests() */
 
   GMutex     lock;
   GCond      cond;
@@ -697,14 +701,67 @@ typedef struct
   guint8 data[16 * 1024];
   gsize  start;
   gsize  end;
+  gint64 poll_us; /* see receive_requests() */
 } Incoming;
+
+/* Waits for the next requests. A client reading one block at a time sends
+ * its next request a few microseconds after a reply; sleeping until then
+ * and being woken cost more than the read itself (on a 2-core VM, 40,000
+ * reads of 4 KiB and 64 KiB one at a time took 1.8 times as long as
+ * through QEMU's own driver, and 1.05 times with this). So with
+ * nothing in flight the request thread first polls the socket for a
+ * while, as QEMU's iothreads do (poll-max-ns): adaptively, the window
+ * grows while requests come within POLL_MAX_US and shrinks to nothing
+ * when they do not, and never on a single processor, where it would keep
+ * the client from running. */
+static gssize
+receive_requests (Connection *connection,
+                  Incoming   *in)
+{
+  g_autoptr (GError) error = NULL;
+  gint64   start = 0;
+  gssize   got = -1;
+  gboolean idle;
+
+  g_mutex_lock (&connection->lock);
+  idle = connection->in_flight == 0;
+  g_mutex_unlock (&connection->lock);
+
+  if (idle && connection->state->poll)
+    {
+      start = g_get_monotonic_time ();
+#ifdef G_OS_UNIX
+      while (in->poll_us > 0)
+        {
+          got = recv (g_socket_get_fd (connection->socket), (char *)in->data, sizeof in->data, MSG_DONTWAIT);
+          if (got >= 0 || (errno != EAGAIN && errno != EINTR) || g_get_monotonic_time () - start >= in->poll_us)
+            break;
+        }
+#endif
+      if (got >= 0)
+        return got; /* in the window: as it should be */
+    }
+  if (got < 0)
+    got = g_socket_receive (connection->socket, (char *)in->data, sizeof in->data, NULL, &error);
+
+  if (idle && connection->state->poll && got > 0)
+    {
+      gint64 waited = g_get_monotonic_time () - start;
+
+      if (waited > POLL_MAX_US)
+        in->poll_us /= 2;
+      else if (in->poll_us < POLL_MAX_US)
+        in->poll_us = in->poll_us > 0 ? MIN (in->poll_us * 2, POLL_MAX_US) : POLL_START_US;
+    }
+  return got;
+}
 
 /* Takes @length bytes into @out, or drops them when @out is NULL. */
 static gboolean
-incoming_take (GSocket  *socket,
-               Incoming *in,
-               guint8   *out,
-               gsize     length)
+incoming_take (Connection *connection,
+               Incoming   *in,
+               guint8     *out,
+               gsize       length)
 {
   while (length > 0)
     {
@@ -712,8 +769,7 @@ incoming_take (GSocket  *socket,
 
       if (in->start == in->end)
         {
-          g_autoptr (GError) error = NULL;
-          gssize got = g_socket_receive (socket, (char *)in->data, sizeof in->data, NULL, &error);
+          gssize got = receive_requests (connection, in);
 
           if (got <= 0)
             return FALSE;
@@ -735,10 +791,10 @@ incoming_take (GSocket  *socket,
 static void
 transmission (Connection *connection)
 {
-  Incoming in = { .start = 0, .end = 0 };
+  Incoming in = { .start = 0, .end = 0, .poll_us = 0 };
   guint8   request[REQUEST_SIZE];
 
-  while (incoming_take (connection->socket, &in, request, sizeof request))
+  while (incoming_take (connection, &in, request, sizeof request))
     {
       guint16  flags = get16 (request + 4);
       guint16  type = get16 (request + 6);
@@ -796,7 +852,7 @@ transmission (Connection *connection)
         case NBD_CMD_WRITE:
           /* The payload must be read to stay in step; one larger than any
            * request we allow is a client we stop talking to. */
-          if (length > MAX_READ || !incoming_take (connection->socket, &in, NULL, length))
+          if (length > MAX_READ || !incoming_take (connection, &in, NULL, length))
             return;
           send_error_reply (connection, request + 8, NBD_EPERM);
           break;
@@ -1370,6 +1426,7 @@ chronos_image_server_start (ChronosImageServer *self,
   state->export_name = g_path_get_basename (chronos_vhdx_get_path (image));
   state->description = g_strdup_printf ("%s (read-only, Chronos)", state->export_name);
   state->workers = CLAMP (g_get_num_processors (), 2u, 8u);
+  state->poll = g_get_num_processors () > 1;
   g_mutex_init (&state->lock);
   g_cond_init (&state->cond);
   state->connections = g_ptr_array_new ();
