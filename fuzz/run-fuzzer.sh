@@ -62,7 +62,7 @@ case $target in
       [ -f "$f" ] || ninja -C "$build" "$rel" "${rel%.c}.h" >/dev/null
     done
     sources="$prov/chronos-manifest.c $prov/chronos-downloader.c $prov/chronos-sha256.c $prov/chronos-provision-error.c
-      $core/chronos-job.c $gen"
+      $core/chronos-job.c $core/chronos-context.c $gen"
     pkgs="$pkgs libsoup-3.0"
     ;;
   qemu-img-progress)

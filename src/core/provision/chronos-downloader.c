@@ -37,6 +37,7 @@
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 
+#include "chronos-context.h"
 #include "chronos-downloader.h"
 #include "chronos-manifest.h"
 #include "chronos-sha256.h"
@@ -559,7 +560,6 @@ writer_thread (gpointer user_data)
 {
   DownloadData *data = user_data;
   WriteRequest *request;
-  GSource      *source;
   gboolean      failed = FALSE;
 
   while ((request = g_async_queue_pop (data->to_writer)) != &stop_writer_request)
@@ -577,15 +577,8 @@ writer_thread (gpointer user_data)
             failed = TRUE;
         }
 
-      /* Not g_main_context_invoke (): it would run the callback right here
-       * whenever this thread can acquire the context (between two
-       * iterations of a loop on the default context). */
-      source = g_idle_source_new ();
-      g_source_set_priority (source, G_PRIORITY_DEFAULT);
-      g_source_set_callback (source, write_done_cb, request, NULL);
-      g_source_set_static_name (source, "[chronos] download block written");
-      g_source_attach (source, data->context);
-      g_source_unref (source);
+      chronos_context_invoke_later (data->context, write_done_cb, request,
+                                    "[chronos] download block written");
     }
 
   return NULL;

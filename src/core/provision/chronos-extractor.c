@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #endif
 
+#include "chronos-context.h"
 #include "chronos-extractor.h"
 
 /* Ratios are only judged past this much output: tiny files compress oddly. */
@@ -137,7 +138,6 @@ report_progress (ExtractData *data,
 {
   gint64    now = g_get_monotonic_time ();
   Progress *p;
-  GSource  *source;
 
   if (data->job == NULL || (!force && now - data->last_report < 100 * G_TIME_SPAN_MILLISECOND))
     return;
@@ -147,15 +147,7 @@ report_progress (ExtractData *data,
   p->job = g_object_ref (data->job);
   p->done = done;
   p->total = total;
-  /* An idle source, not g_main_context_invoke (): that would run the
-   * callback on this worker thread whenever it can acquire the context. */
-  source = g_idle_source_new ();
-  /* Same priority as the GTask's return: progress never lands after it. */
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, report_progress_cb, p, NULL);
-  g_source_set_static_name (source, "[chronos] extraction progress");
-  g_source_attach (source, data->context);
-  g_source_unref (source);
+  chronos_context_invoke_later (data->context, report_progress_cb, p, "[chronos] extraction progress");
 }
 
 static gboolean
