@@ -334,7 +334,8 @@ load_entries (GPtrArray *entries,
 {
   LoadRun run = { entries, json, 0 };
   g_autoptr (GPtrArray) threads = g_ptr_array_new ();
-  guint n_threads = MIN (g_get_num_processors (), entries->len / 8 + 1);
+  /* At most 8: a folder on a disk that must seek gains nothing from more. */
+  guint n_threads = MIN (MIN (g_get_num_processors (), 8u), entries->len / 8 + 1);
 
   for (guint i = 1; i < n_threads; i++)
     {
