@@ -11,7 +11,7 @@
 # ratio.
 set -eu
 
-chronos_vm=${1:-${CHRONOS_VM:-chronos-vm}}
+chronos_vm=${1:-${CHRONOS_VM:-./_build/src/cli/chronos-vm}}
 count=${2:-1000}
 runs=5
 
