@@ -1096,6 +1096,17 @@ describe_signal (int signum)
 #endif
 }
 
+static gboolean
+is_crash_signal (int signum)
+{
+#ifdef G_OS_UNIX
+  return signum == SIGABRT || signum == SIGSEGV || signum == SIGBUS || signum == SIGILL ||
+         signum == SIGTRAP || signum == SIGFPE;
+#else
+  return FALSE;
+#endif
+}
+
 /* A hardware accelerator can also fail before the guest runs at all: on a
  * nested AMD host QEMU aborts in kvm_buf_set_msrs ("failed to set MSR")
  * while it sets up the vCPUs. QEMU's own "-accel kvm -accel tcg" does not
@@ -1122,6 +1133,13 @@ restart_after_hardware_start_failure (ChronosVm  *self,
       self->start_cancelled || self->stopping || self->forced ||
       self->no_space_message != NULL || self->internal_error)
     return FALSE;
+  /* Only a crash counts. A SIGKILL came from Chronos giving up on this
+   * QEMU (no QMP in time, a failed `cont`: launch_error) or from outside
+   * (the OOM killer, a person); neither says anything about the
+   * accelerator. launch_error alone does not rule a crash out: a QEMU
+   * that aborts also breaks the QMP connection before its exit is seen. */
+  if (signaled && !is_crash_signal (term_sig))
+    return FALSE;
   planned = g_array_index (self->accel_plan, ChronosAccelKind, 0);
   /* Only a VM that never got past its accelerator; one that QEMU itself
    * already moved to TCG failed for another reason. */
@@ -1134,10 +1152,15 @@ restart_after_hardware_start_failure (ChronosVm  *self,
     return FALSE;
 
   line = last_qemu_error (log_text != NULL ? log_text : "");
+  /* QEMU's own ways of naming the accelerator (kvm_buf_set_msrs, kvm.c,
+   * "KVM: entry failed", whpx_*, "WHPX: ...", WHvRunVirtualProcessor),
+   * not any "kvm" in a path or host name. */
   names_accel = line != NULL &&
-                (strstr (line, "kvm") != NULL || strstr (line, "KVM") != NULL ||
+                (strstr (line, "kvm_") != NULL || strstr (line, "kvm.c") != NULL ||
+                 strstr (line, "KVM:") != NULL || strstr (line, "KVM ") != NULL ||
                  strstr (line, "whpx") != NULL || strstr (line, "WHPX") != NULL ||
-                 strstr (line, "WHv") != NULL || strstr (line, "hvf") != NULL);
+                 strstr (line, "WHv") != NULL || strstr (line, "hvf_") != NULL ||
+                 strstr (line, "HVF:") != NULL);
   if (!signaled && !names_accel)
     return FALSE;
 
