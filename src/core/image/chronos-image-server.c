@@ -501,6 +501,32 @@ send_fd_all (int         fd,
   return TRUE;
 }
 
+/* sendfile() failed on the file side (a filesystem without splice
+ * support, or the file shrank): the rest of @segment goes through a
+ * buffer. The header is already out, so a read that fails here can only
+ * end the connection. */
+static gboolean
+send_segment_copied (int      socket_fd,
+                     int      file_fd,
+                     guint64  offset,
+                     guint64  length)
+{
+  g_autofree guint8 *buffer = g_malloc (64 * 1024);
+
+  while (length > 0)
+    {
+      ssize_t got = pread (file_fd, buffer, (gsize)MIN (length, (guint64)64 * 1024), (off_t)offset);
+
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got <= 0 || !send_fd_all (socket_fd, buffer, (gsize)got))
+        return FALSE;
+      offset += (guint64)got;
+      length -= (guint64)got;
+    }
+  return TRUE;
+}
+
 static gboolean
 send_segment (int            socket_fd,
               const Segment *segment)
@@ -520,10 +546,12 @@ send_segment (int            socket_fd,
           off_t at = (off_t)offset;
 
           sent = sendfile (socket_fd, segment->fd, &at, (gsize)MIN (length, (guint64)G_MAXINT32));
+          if (sent == 0 || (sent < 0 && errno != EAGAIN && errno != EINTR && errno != EPIPE &&
+                            errno != ECONNRESET && errno != ENOTCONN))
+            return send_segment_copied (socket_fd, segment->fd, offset, length);
         }
       if (send_again (socket_fd, sent))
         continue;
-      /* 0: the file became shorter than when it was checked. */
       if (sent <= 0)
         return FALSE;
       offset += (guint64)sent;
@@ -532,27 +560,34 @@ send_segment (int            socket_fd,
   return TRUE;
 }
 
-/* With requests in flight, the disk reads behind sendfile() would come
- * one after another under the write lock; separate preads overlapped.
- * So a worker starts reading what is not cached yet before it waits for
- * the wire. Whether it is cached costs a one-byte read that never waits
- * (the last byte: reads fill files forwards). */
-static void
-prefetch_segments (const Segment *segments,
-                   guint          n_segments)
+/* Only data already in the page cache goes out with sendfile(). A cold
+ * read goes through a buffer instead: the pread happens before the reply's
+ * header, so a bad sector on the backup's disk costs that one request an
+ * I/O error, as from a real disk, instead of the whole connection (past the
+ * header the only way to report it is to hang up). The preads of requests
+ * in flight also overlap, where sendfile() reads would queue behind the
+ * write lock. Whether a segment is cached costs a one-byte read at each end
+ * that never waits. */
+static gboolean
+segments_cached (const Segment *segments,
+                 guint          n_segments)
 {
   for (guint i = 0; i < n_segments; i++)
     {
-      guint8       probe;
-      struct iovec iov = { &probe, 1 };
+      guint64 ends[2] = { segments[i].file_offset, segments[i].file_offset + segments[i].length - 1 };
 
       if (segments[i].fd < 0)
         continue;
-      if (preadv2 (segments[i].fd, &iov, 1, (off_t)(segments[i].file_offset + segments[i].length - 1), RWF_NOWAIT) < 0 &&
-          errno == EAGAIN)
-        posix_fadvise (segments[i].fd, (off_t)segments[i].file_offset, (off_t)segments[i].length,
-                       POSIX_FADV_WILLNEED);
+      for (guint e = 0; e < G_N_ELEMENTS (ends); e++)
+        {
+          guint8       probe;
+          struct iovec iov = { &probe, 1 };
+
+          if (preadv2 (segments[i].fd, &iov, 1, (off_t)ends[e], RWF_NOWAIT) != 1)
+            return FALSE;
+        }
     }
+  return TRUE;
 }
 
 /* Sends a successful reply whose data comes from @segments. */
@@ -620,8 +655,8 @@ reply_from_file (Connection *connection,
   n_segments = plan_segments (connection->state->chain, job->offset, job->length, segments);
   if (n_segments == 0)
     return FALSE;
-  if (!job->inline_read)
-    prefetch_segments (segments, n_segments);
+  if (!segments_cached (segments, n_segments))
+    return FALSE;
   send_segments_reply (connection, job->handle, segments, n_segments);
   return TRUE;
 #else
