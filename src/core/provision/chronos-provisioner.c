@@ -748,7 +748,9 @@ swap_thread (GTask        *task,
   g_clear_pointer (&data->temp_dir, g_free);
 installed:
   /* The switch itself is on the disk before success is reported. */
-  if (g_lstat (parent, &st) != 0 || !sync_visit (parent, &st))
+  /* g_stat: the parent may be a symlink to the real folder, which is what
+   * must reach the disk. */
+  if (g_stat (parent, &st) != 0 || !sync_visit (parent, &st))
     g_warning ("Could not write %s to the disk: %s", parent, g_strerror (errno));
   if (old != NULL && !remove_tree (old))
     g_warning ("Could not remove the previous QEMU in %s", old);
