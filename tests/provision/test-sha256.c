@@ -43,8 +43,8 @@ test_against_gchecksum (void)
 {
   const gsize lengths[] = { 0, 1, 55, 56, 63, 64, 65, 127, 128, 1000, 65536, 3 * 1024 * 1024 + 17 };
   g_autoptr (GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
-  gsize                  max = lengths[G_N_ELEMENTS (lengths) - 1];
-  g_autofree guint8     *data = g_malloc (max);
+  gsize              max = lengths[G_N_ELEMENTS (lengths) - 1];
+  g_autofree guint8 *data = g_malloc (max);
 
   for (gsize i = 0; i < max; i++)
     data[i] = g_rand_int (rand);

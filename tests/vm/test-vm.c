@@ -40,7 +40,6 @@ sha256_file (const char *path)
   return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)contents, length);
 }
 
-
 static void
 done_cb (GObject      *object,
          GAsyncResult *result,

@@ -506,10 +506,10 @@ send_fd_all (int         fd,
  * buffer. The header is already out, so a read that fails here can only
  * end the connection. */
 static gboolean
-send_segment_copied (int      socket_fd,
-                     int      file_fd,
-                     guint64  offset,
-                     guint64  length)
+send_segment_copied (int     socket_fd,
+                     int     file_fd,
+                     guint64 offset,
+                     guint64 length)
 {
   g_autofree guint8 *buffer = g_malloc (64 * 1024);
 

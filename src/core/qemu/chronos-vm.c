@@ -464,7 +464,7 @@ typedef struct
 
   /* Set by check_image(): QEMU cannot open the image itself, so Chronos's
    * own reader serves it read-only over NBD from the run directory. */
-  gboolean         serve_image;
+  gboolean serve_image;
 
   /* Out */
   ChronosFirmwareMode firmware;
@@ -756,7 +756,7 @@ prepare_thread (GTask        *task,
   g_autoptr (ChronosImageInfo) info = NULL;
   g_autoptr (ChronosFirmware) firmware = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char  *note = NULL;
+  g_autofree char *note = NULL;
   g_autoptr (ChronosImageServer) image_server = NULL;
   ChronosLaunchSpec spec = { 0 };
   const char       *display_backend = NULL;
